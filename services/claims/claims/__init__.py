@@ -1,0 +1,1 @@
+"""claims: complaints and conflicts raised by partners."""

@@ -1,0 +1,3 @@
+from claims.app import run
+
+run()

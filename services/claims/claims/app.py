@@ -1,0 +1,22 @@
+"""Wiring of the claims service and its entry point: python -m claims [--migrate]."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crm_platform.runtime import Components, Runtime, ServiceSpec, main
+
+
+async def build(runtime: Runtime) -> Components:
+    return Components(grpc=[])
+
+
+SPEC = ServiceSpec(
+    name="claims",
+    migrations_dir=Path(__file__).resolve().parent.parent / "migrations",
+    build=build,
+)
+
+
+def run() -> None:
+    main(SPEC)

@@ -1,0 +1,1 @@
+"""deals: the sales process: deals, stages, proposals, orders, the funnel."""

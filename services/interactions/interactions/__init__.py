@@ -1,0 +1,1 @@
+"""interactions: meetings, calls, e-mails, tasks and the calendar."""

@@ -1,0 +1,3 @@
+from interactions.app import run
+
+run()

@@ -1,0 +1,10 @@
+"""interactions' tables."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
+
+
+class InteractionsTable(SQLModel, registry=registry()):
+    pass

@@ -1,0 +1,1 @@
+"""notifications: e-mail and SMS that leave the platform."""

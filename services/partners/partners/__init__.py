@@ -1,0 +1,1 @@
+"""partners: who the company deals with: partners, counterparties, contacts, leads."""

@@ -1,0 +1,28 @@
+"""Wiring of the partners service and its entry point: python -m partners [--migrate]."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crm_platform.cache import Cache
+from crm_platform.runtime import Components, Runtime, ServiceSpec, main
+from partners import api
+from partners.events import PUBLISHED
+from partners.partner_cache import PartnerCache
+
+
+async def build(runtime: Runtime) -> Components:
+    cache = PartnerCache(Cache(runtime.redis, "partners:partner", ttl_seconds=600))
+    return Components(grpc=[api.grpc_service(runtime.db, cache)])
+
+
+SPEC = ServiceSpec(
+    name="partners",
+    migrations_dir=Path(__file__).resolve().parent.parent / "migrations",
+    build=build,
+    publishes=PUBLISHED,
+)
+
+
+def run() -> None:
+    main(SPEC)

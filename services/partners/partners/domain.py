@@ -1,0 +1,139 @@
+"""Partners' rules: what a valid partner is. Pure Python, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from crm_platform.contacts import normalize_email, normalize_phone
+from crm_platform.errors import InvalidArgument, Violations
+from crm_platform.text import fold, latin
+
+MAX_NAME = 300
+MAX_TAG = 60
+MAX_TAGS = 30
+MAX_CONTACTS = 50
+MAX_SHORT = 120
+
+
+class PartnerRole(StrEnum):
+    CLIENT = "client"
+    SUPPLIER = "supplier"
+    COMPETITOR = "competitor"
+    CARRIER = "carrier"
+    DEALER = "dealer"
+    OTHER = "other"
+
+
+class ContactKind(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    ADDRESS = "address"
+    WEB = "web"
+    MESSENGER = "messenger"
+
+
+@dataclass(frozen=True)
+class Contact:
+    kind: ContactKind
+    value: str
+    label: str = ""
+    address: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class PartnerData:
+    name: str
+    roles: tuple[PartnerRole, ...]
+    manager_id: str = ""
+    segment: str = ""
+    region: str = ""
+    tags: tuple[str, ...] = ()
+    source: str = ""
+    contacts: tuple[Contact, ...] = field(default_factory=tuple)
+
+    @property
+    def name_folded(self) -> str:
+        return fold(self.name)
+
+    @property
+    def name_latin(self) -> str:
+        return latin(self.name)
+
+
+def _check_short(violations: Violations, field_name: str, value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_SHORT:
+        violations.add(field_name, f"longer than {MAX_SHORT} characters")
+    return value
+
+
+def validate_partner(
+    *,
+    name: str,
+    roles: list[PartnerRole],
+    manager_id: str,
+    segment: str,
+    region: str,
+    tags: list[str],
+    source: str,
+    contacts: list[Contact],
+    default_phone_region: str,
+    prefix: str = "partner",
+) -> PartnerData:
+    """Checks every field, reports all bad ones at once, normalises phones and e-mails."""
+    v = Violations()
+    clean_name = " ".join(name.split())
+    if not clean_name:
+        v.add(f"{prefix}.name", "must not be empty")
+    elif len(clean_name) > MAX_NAME:
+        v.add(f"{prefix}.name", f"longer than {MAX_NAME} characters")
+    if len(tags) > MAX_TAGS:
+        v.add(f"{prefix}.tags", f"at most {MAX_TAGS} tags")
+    clean_tags: list[str] = []
+    for i, tag in enumerate(tags):
+        tag = " ".join(tag.split())
+        if not tag or len(tag) > MAX_TAG:
+            v.add(f"{prefix}.tags[{i}]", f"must be 1 to {MAX_TAG} characters")
+        elif tag not in clean_tags:
+            clean_tags.append(tag)
+    if len(contacts) > MAX_CONTACTS:
+        v.add(f"{prefix}.contacts", f"at most {MAX_CONTACTS} contacts")
+    clean_contacts: list[Contact] = []
+    for i, contact in enumerate(contacts):
+        field_name = f"{prefix}.contacts[{i}].value"
+        try:
+            clean_contacts.append(_normalize_contact(contact, field_name, default_phone_region))
+        except InvalidArgument as exc:
+            for violation in exc.violations:
+                v.add(violation.field, violation.description)
+    data = PartnerData(
+        name=clean_name,
+        roles=tuple(dict.fromkeys(roles or [PartnerRole.CLIENT])),
+        manager_id=_check_short(v, f"{prefix}.manager_id", manager_id),
+        segment=_check_short(v, f"{prefix}.segment", segment),
+        region=_check_short(v, f"{prefix}.region", region),
+        tags=tuple(clean_tags),
+        source=_check_short(v, f"{prefix}.source", source),
+        contacts=tuple(clean_contacts),
+    )
+    v.raise_if_any()
+    return data
+
+
+def _normalize_contact(contact: Contact, field_name: str, default_phone_region: str) -> Contact:
+    value = contact.value.strip()
+    if contact.kind is ContactKind.PHONE:
+        value = normalize_phone(value, field_name, default_phone_region)
+    elif contact.kind is ContactKind.EMAIL:
+        value = normalize_email(value, field_name)
+    elif contact.kind is ContactKind.ADDRESS:
+        if not value and contact.address:
+            value = ", ".join(p for p in contact.address.values() if p)
+        if not value:
+            raise InvalidArgument.single(field_name, "address is empty")
+    elif not value:
+        raise InvalidArgument.single(field_name, "must not be empty")
+    if len(value) > 500:
+        raise InvalidArgument.single(field_name, "longer than 500 characters")
+    return Contact(contact.kind, value, contact.label.strip()[:MAX_SHORT], contact.address)

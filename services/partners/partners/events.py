@@ -1,0 +1,46 @@
+"""Events partners publishes, on topic crm.partners.partner.v1 keyed by partner id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from crm_platform.events import DomainEvent
+
+PARTNER_TOPIC = "crm.partners.partner.v1"
+
+
+class PartnerEvent(DomainEvent):
+    TOPIC: ClassVar[str] = PARTNER_TOPIC
+    KEY_FIELD: ClassVar[str] = "partner_id"
+
+    partner_id: uuid.UUID
+
+
+class ContactPoint(BaseModel):
+    """A contact inside an event."""
+
+    kind: str
+    value: str
+    label: str = ""
+
+
+class PartnerRegistered(PartnerEvent):
+    TYPE: ClassVar[str] = "crm.partners.partner.registered"
+
+    name: str
+    roles: list[str]
+    manager_id: str
+    segment: str
+    region: str
+    tags: list[str]
+    source: str
+    contacts: list[ContactPoint]
+    registered_at: datetime
+    version: int
+
+
+PUBLISHED: list[type[DomainEvent]] = [PartnerRegistered]

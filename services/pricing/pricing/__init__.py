@@ -1,0 +1,1 @@
+"""pricing: price types, prices, exchange rates and agreements (terms of sale)."""

@@ -1,0 +1,3 @@
+from pricing.app import run
+
+run()
