@@ -86,7 +86,12 @@ def broker_sender(broker: KafkaBroker) -> Callable[[OutboxMessage], Awaitable[ob
 
 
 async def ensure_topics(
-    bootstrap: str, topics: Iterable[str], *, partitions: int = 3, wait_seconds: float = 60.0
+    bootstrap: str,
+    topics: Iterable[str],
+    *,
+    partitions: int = 3,
+    replication: int = 1,
+    wait_seconds: float = 60.0,
 ) -> None:
     """Creates each topic and its dead-letter twin if missing (idempotent), waiting for
     the broker to come up for at most wait_seconds."""
@@ -96,7 +101,7 @@ async def ensure_topics(
     deadline = asyncio.get_running_loop().time() + wait_seconds
     while True:
         try:
-            await _create_missing(bootstrap, names, partitions)
+            await _create_missing(bootstrap, names, partitions, replication)
             return
         except KafkaConnectionError:
             if asyncio.get_running_loop().time() >= deadline:
@@ -105,14 +110,14 @@ async def ensure_topics(
             await asyncio.sleep(1.0)
 
 
-async def _create_missing(bootstrap: str, names: list[str], partitions: int) -> None:
+async def _create_missing(bootstrap: str, names: list[str], partitions: int, replication: int) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        # replication_factor=-1: the broker's default.replication.factor, so a production
-        # cluster's durability settings apply (topics there are usually made by Strimzi).
-        wanted = [NewTopic(n, num_partitions=partitions, replication_factor=-1) for n in names if n not in existing]
+        wanted = [
+            NewTopic(n, num_partitions=partitions, replication_factor=replication) for n in names if n not in existing
+        ]
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):  # another replica was first
                 await admin.create_topics(wanted)

@@ -102,7 +102,12 @@ async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     if spec.consumer is not None:
         topics += spec.consumer.topics
     if settings.kafka_create_topics:
-        await ensure_topics(settings.kafka_bootstrap, topics, partitions=settings.kafka_topic_partitions)
+        await ensure_topics(
+            settings.kafka_bootstrap,
+            topics,
+            partitions=settings.kafka_topic_partitions,
+            replication=settings.kafka_topic_replication,
+        )
     if spec.consumer is not None:
         spec.consumer.attach(
             runtime.broker,

@@ -21,6 +21,7 @@ class ServiceSettings(BaseSettings):
         default=True, description="Create missing topics at start; off where an operator owns them."
     )
     kafka_topic_partitions: int = 3
+    kafka_topic_replication: int = Field(default=1, description="3 on a production cluster.")
     redis_url: str = "redis://127.0.0.1:56379/0"
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051

@@ -623,3 +623,18 @@ def test_dockerfile() -> None:
             path = REPO / source.replace("${SERVICE}", service)
             assert path.exists(), f"COPY {source}: {path} is missing"
     assert "grpc_tools.protoc" in DOCKERFILE.read_text()
+
+
+def test_services_leave_topic_creation_to_strimzi_in_production(kustomize: Path) -> None:
+    (config,) = (
+        d
+        for d in render(kustomize, "production")
+        if d["kind"] == "ConfigMap" and "crm-platform-config" in d["metadata"]["name"]
+    )
+    assert config["data"]["CRM_KAFKA_CREATE_TOPICS"] == "false"
+    (dev_config,) = (
+        d
+        for d in render(kustomize, "dev")
+        if d["kind"] == "ConfigMap" and "crm-platform-config" in d["metadata"]["name"]
+    )
+    assert "CRM_KAFKA_CREATE_TOPICS" not in dev_config["data"]
