@@ -35,11 +35,14 @@ install: $(VENV)/.installed proto
 # Generated code is never committed: it is rebuilt whenever a .proto is newer, so it
 # cannot go stale.
 $(GENERATED)/.stamp: $(PROTOS) $(VENV)/.installed
-	rm -rf $(GENERATED) && mkdir -p $(GENERATED)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(PYTHON) -m grpc_tools.protoc -I proto \
-	    --python_out=$(GENERATED) --grpc_python_out=$(GENERATED) \
-	    --mypy_out=quiet:$(GENERATED) --mypy_grpc_out=quiet:$(GENERATED) $(PROTOS)
-	touch $@
+	@mkdir -p .local
+	@# Built aside and swapped in under a lock, so a running test never sees it half-made.
+	flock .local/proto.lock bash -c 'set -e; tmp=$$(mktemp -d libs/.generated.XXXX); \
+	    PATH="$(CURDIR)/$(BIN):$$PATH" $(PYTHON) -m grpc_tools.protoc -I proto \
+	    --python_out=$$tmp --grpc_python_out=$$tmp \
+	    --mypy_out=quiet:$$tmp --mypy_grpc_out=quiet:$$tmp $(PROTOS); \
+	    touch $$tmp/.stamp; rm -rf $(GENERATED).old; [ ! -d $(GENERATED) ] || mv $(GENERATED) $(GENERATED).old; \
+	    mv $$tmp $(GENERATED); rm -rf $(GENERATED).old'
 
 proto: $(GENERATED)/.stamp
 
