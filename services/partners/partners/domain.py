@@ -137,3 +137,170 @@ def _normalize_contact(contact: Contact, field_name: str, default_phone_region: 
     if len(value) > 500:
         raise InvalidArgument.single(field_name, "longer than 500 characters")
     return Contact(contact.kind, value, contact.label.strip()[:MAX_SHORT], contact.address)
+
+
+MAX_SUBJECT = 4000
+
+
+class LeadState(StrEnum):
+    NEW = "new"
+    IN_WORK = "in_work"
+    CONVERTED = "converted"
+    LOST = "lost"
+
+
+OPEN_LEAD_STATES = (LeadState.NEW, LeadState.IN_WORK)
+
+
+@dataclass(frozen=True)
+class LeadData:
+    name: str
+    company: str
+    phone: str
+    email: str
+    source: str
+    subject: str
+    tags: tuple[str, ...]
+    responsible_id: str
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.company or self.phone or self.email
+
+
+def _clean_name(v: Violations, field_name: str, value: str) -> str:
+    clean = " ".join(value.split())
+    if len(clean) > MAX_NAME:
+        v.add(field_name, f"longer than {MAX_NAME} characters")
+    return clean
+
+
+def _clean_tags(v: Violations, field_name: str, tags: list[str]) -> tuple[str, ...]:
+    if len(tags) > MAX_TAGS:
+        v.add(field_name, f"at most {MAX_TAGS} tags")
+    clean: list[str] = []
+    for i, tag in enumerate(tags):
+        tag = " ".join(tag.split())
+        if not tag or len(tag) > MAX_TAG:
+            v.add(f"{field_name}[{i}]", f"must be 1 to {MAX_TAG} characters")
+        elif tag not in clean:
+            clean.append(tag)
+    return tuple(clean)
+
+
+def optional_phone(v: Violations, field_name: str, value: str, region: str) -> str:
+    if not value.strip():
+        return ""
+    try:
+        return normalize_phone(value, field_name, region)
+    except InvalidArgument as exc:
+        for violation in exc.violations:
+            v.add(violation.field, violation.description)
+        return ""
+
+
+def optional_email(v: Violations, field_name: str, value: str) -> str:
+    if not value.strip():
+        return ""
+    if len(value) > 320:
+        v.add(field_name, "longer than 320 characters")
+        return ""
+    try:
+        return normalize_email(value, field_name)
+    except InvalidArgument as exc:
+        for violation in exc.violations:
+            v.add(violation.field, violation.description)
+        return ""
+
+
+def validate_lead(
+    *,
+    name: str,
+    company: str,
+    phone: str,
+    email: str,
+    source: str,
+    subject: str,
+    tags: list[str],
+    responsible_id: str,
+    default_phone_region: str,
+) -> LeadData:
+    v = Violations()
+    data = LeadData(
+        name=_clean_name(v, "name", name),
+        company=_clean_name(v, "company", company),
+        phone=optional_phone(v, "phone", phone, default_phone_region),
+        email=optional_email(v, "email", email),
+        source=_check_short(v, "source", source),
+        subject=subject.strip(),
+        tags=_clean_tags(v, "tags", tags),
+        responsible_id=_check_short(v, "responsible_id", responsible_id),
+    )
+    if len(data.subject) > MAX_SUBJECT:
+        v.add("subject", f"longer than {MAX_SUBJECT} characters")
+    if not v and not (data.name or data.company or data.phone or data.email):
+        v.add("name", "a lead needs a name, a company, a phone or an e-mail")
+    v.raise_if_any()
+    return data
+
+
+@dataclass(frozen=True)
+class ShopCustomerData:
+    shop_id: str
+    shop_customer_id: str
+    name: str
+    phone: str
+    email: str
+
+
+def validate_shop_customer(
+    *, shop_id: str, shop_customer_id: str, name: str, phone: str, email: str, default_phone_region: str
+) -> ShopCustomerData:
+    v = Violations()
+    ids = {}
+    for field_name, value in (("shop_id", shop_id), ("shop_customer_id", shop_customer_id)):
+        value = value.strip()
+        if not value:
+            v.add(field_name, "is required")
+        elif len(value) > MAX_SHORT:
+            v.add(field_name, f"longer than {MAX_SHORT} characters")
+        ids[field_name] = value
+    data = ShopCustomerData(
+        shop_id=ids["shop_id"],
+        shop_customer_id=ids["shop_customer_id"],
+        name=_clean_name(v, "customer.name", name),
+        phone=optional_phone(v, "customer.phone", phone, default_phone_region),
+        email=optional_email(v, "customer.email", email),
+    )
+    if not v and not data.name:
+        v.add("customer.name", "must not be empty")
+    v.raise_if_any()
+    return data
+
+
+def shop_customer_partner(data: ShopCustomerData) -> PartnerData:
+    """The partner registered for a shop's new customer."""
+    contacts = []
+    if data.phone:
+        contacts.append(Contact(ContactKind.PHONE, data.phone))
+    if data.email:
+        contacts.append(Contact(ContactKind.EMAIL, data.email))
+    return PartnerData(
+        name=data.name,
+        roles=(PartnerRole.CLIENT,),
+        source=f"shop:{data.shop_id}",
+        contacts=tuple(contacts),
+    )
+
+
+def contact_query(phone: str, email: str, default_phone_region: str) -> tuple[ContactKind, str]:
+    """The one normalised contact a lookup asks about: exactly one of phone and e-mail."""
+    if phone.strip() and email.strip():
+        raise InvalidArgument.single("email", "give either a phone or an e-mail, not both")
+    if email.strip():
+        if len(email) > 320:
+            raise InvalidArgument.single("email", "longer than 320 characters")
+        return ContactKind.EMAIL, normalize_email(email, "email")
+    if phone.strip():
+        return ContactKind.PHONE, normalize_phone(phone, "phone", default_phone_region)
+    raise InvalidArgument.single("phone", "a phone or an e-mail is required")

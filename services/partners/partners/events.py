@@ -43,4 +43,26 @@ class PartnerRegistered(PartnerEvent):
     version: int
 
 
-PUBLISHED: list[type[DomainEvent]] = [PartnerRegistered]
+LEAD_TOPIC = "crm.partners.lead.v1"
+
+
+class LeadEvent(DomainEvent):
+    TOPIC: ClassVar[str] = LEAD_TOPIC
+    KEY_FIELD: ClassVar[str] = "lead_id"
+
+    lead_id: uuid.UUID
+
+
+class LeadCreated(LeadEvent):
+    TYPE: ClassVar[str] = "crm.partners.lead.created"
+
+    name: str
+    company: str
+    phone: str
+    email: str
+    source: str
+    responsible_id: str
+    created_at: datetime
+
+
+PUBLISHED: list[type[DomainEvent]] = [PartnerRegistered, LeadCreated]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Text
+from sqlalchemy import Column, ForeignKey, Index, String, Text, Uuid, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -47,6 +47,8 @@ class PartnerRow(PartnersTable, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String(60)), nullable=False))
     source: str = Field(default="", sa_column=Column(String(120), nullable=False))
     request_id: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
+    # The lead this partner was converted from, so the lead's interactions follow it.
+    lead_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True, index=True))
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
@@ -54,6 +56,7 @@ class PartnerRow(PartnersTable, table=True):
 
 class ContactRow(PartnersTable, table=True):
     __tablename__ = "partner_contact"
+    __table_args__ = (Index("ix_partner_contact_kind_value", "kind", func.lower(text("value"))),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     partner_id: uuid.UUID = Field(
@@ -64,3 +67,81 @@ class ContactRow(PartnersTable, table=True):
     value: str = Field(sa_column=Column(Text, nullable=False))
     label: str = Field(default="", sa_column=Column(String(120), nullable=False))
     address: dict[str, str] | None = Field(default=None, sa_column=Column(JSONB))
+
+
+class ShopCustomerRow(PartnersTable, table=True):
+    """A shop's own customer id, bound to the partner it became; one row per (shop, customer)."""
+
+    __tablename__ = "shop_customer"
+
+    shop_id: str = Field(sa_column=Column(String(120), primary_key=True))
+    shop_customer_id: str = Field(sa_column=Column(String(120), primary_key=True))
+    partner_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("partner.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class PersonRow(PartnersTable, table=True):
+    """A contact person; linked to one or more partners through PersonLinkRow."""
+
+    __tablename__ = "person"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(sa_column=Column(String(300), nullable=False))
+    name_folded: str = Field(sa_column=Column(String(300), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class PersonLinkRow(PartnersTable, table=True):
+    __tablename__ = "person_link"
+
+    person_id: uuid.UUID = Field(sa_column=Column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True))
+    partner_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
+    position: str = Field(default="", sa_column=Column(String(120), nullable=False))
+    decision_role: str = Field(default="", sa_column=Column(String(30), nullable=False))
+
+
+class PersonContactRow(PartnersTable, table=True):
+    __tablename__ = "person_contact"
+    __table_args__ = (Index("ix_person_contact_kind_value", "kind", func.lower(text("value"))),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    person_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    position: int = 0
+    kind: str = Field(sa_column=Column(String(20), nullable=False))
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    label: str = Field(default="", sa_column=Column(String(120), nullable=False))
+    address: dict[str, str] | None = Field(default=None, sa_column=Column(JSONB))
+
+
+class LeadRow(PartnersTable, table=True):
+    __tablename__ = "lead"
+    __table_args__ = (
+        Index("ix_lead_phone", "phone"),
+        Index("ix_lead_email", func.lower(text("email"))),
+        Index("ix_lead_state_created", "state", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(default="", sa_column=Column(String(300), nullable=False))
+    company: str = Field(default="", sa_column=Column(String(300), nullable=False))
+    phone: str = Field(default="", sa_column=Column(String(40), nullable=False))
+    email: str = Field(default="", sa_column=Column(String(320), nullable=False))
+    source: str = Field(default="", sa_column=Column(String(120), nullable=False))
+    subject: str = Field(default="", sa_column=Column(Text, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String(60)), nullable=False))
+    responsible_id: str = Field(default="", sa_column=Column(String(120), nullable=False, index=True))
+    state: str = Field(default="new", sa_column=Column(String(20), nullable=False))
+    lost_reason: str = Field(default="", sa_column=Column(String(300), nullable=False))
+    lost_comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    partner_id: uuid.UUID | None = Field(default=None, sa_column=Column(ForeignKey("partner.id"), nullable=True))
+    request_id: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.db import Database
 from crm_platform.outbox import add_event
@@ -35,22 +36,26 @@ async def _register(db: Database, data: PartnerData, request_id: str | None) -> 
             if earlier is not None:
                 return earlier
         stored = await repo.add(data, request_id=request_id)
-        row = stored.row
-        add_event(
-            session,
-            PartnerRegistered(
-                partner_id=row.id,
-                name=row.name,
-                roles=list(row.roles),
-                manager_id=row.manager_id,
-                segment=row.segment,
-                region=row.region,
-                tags=list(row.tags),
-                source=row.source,
-                contacts=[ContactPoint(kind=c.kind, value=c.value, label=c.label) for c in stored.contacts],
-                registered_at=row.created_at,
-                version=row.version,
-            ),
-            source=SOURCE,
-        )
+        announce_registered(session, stored)
         return stored
+
+
+def announce_registered(session: AsyncSession, stored: StoredPartner) -> None:
+    row = stored.row
+    add_event(
+        session,
+        PartnerRegistered(
+            partner_id=row.id,
+            name=row.name,
+            roles=list(row.roles),
+            manager_id=row.manager_id,
+            segment=row.segment,
+            region=row.region,
+            tags=list(row.tags),
+            source=row.source,
+            contacts=[ContactPoint(kind=c.kind, value=c.value, label=c.label) for c in stored.contacts],
+            registered_at=row.created_at,
+            version=row.version,
+        ),
+        source=SOURCE,
+    )

@@ -5,13 +5,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import literal, or_, select, tuple_
+from sqlalchemy import func, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.paging import PageToken
 from crm_platform.text import fold, latin
-from partners.domain import Contact, ContactKind, PartnerData, PartnerRole
-from partners.models import ContactRow, PartnerRow
+from partners.domain import OPEN_LEAD_STATES, Contact, ContactKind, LeadData, PartnerData, PartnerRole
+from partners.models import (
+    ContactRow,
+    LeadRow,
+    PartnerRow,
+    PersonContactRow,
+    PersonLinkRow,
+    PersonRow,
+    ShopCustomerRow,
+)
 
 NAME_COLLATION = "uk-UA-x-icu"
 
@@ -44,8 +52,11 @@ class PartnerRepository:
         row = await self.session.get(PartnerRow, partner_id)
         return None if row is None else await self._with_contacts(row)
 
-    async def add(self, data: PartnerData, *, request_id: str | None) -> StoredPartner:
+    async def add(
+        self, data: PartnerData, *, request_id: str | None, lead_id: uuid.UUID | None = None
+    ) -> StoredPartner:
         row = PartnerRow(
+            lead_id=lead_id,
             name=data.name,
             name_folded=data.name_folded,
             name_latin=data.name_latin,
@@ -114,6 +125,121 @@ class PartnerRepository:
         for row in (await self.session.execute(query)).scalars().all():
             found.setdefault(row.partner_id, []).append(row)
         return found
+
+
+async def lock_keys(session: AsyncSession, keys: list[str]) -> None:
+    """Transaction-scoped advisory locks, taken in sorted order so two callers never deadlock."""
+    for key in sorted(set(keys)):
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+
+
+@dataclass(frozen=True)
+class NamedId:
+    id: uuid.UUID
+    name: str
+
+
+@dataclass(frozen=True)
+class FoundPerson:
+    id: uuid.UUID
+    name: str
+    partner_ids: list[uuid.UUID]
+
+
+class ContactLookup:
+    """Who owns a normalised phone or e-mail."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def partners(self, kind: ContactKind, value: str, *, limit: int = 50) -> list[NamedId]:
+        query = (
+            select(PartnerRow.id, PartnerRow.name)
+            .join(ContactRow, ContactRow.partner_id == PartnerRow.id)  # type: ignore[arg-type]
+            .where(ContactRow.kind == kind.value, func.lower(ContactRow.value) == value.lower())
+            .distinct()
+            .order_by(PartnerRow.id)
+            .limit(limit)
+        )
+        return [NamedId(r.id, r.name) for r in (await self.session.execute(query)).all()]
+
+    async def persons(self, kind: ContactKind, value: str, *, limit: int = 50) -> list[FoundPerson]:
+        query = (
+            select(PersonRow.id, PersonRow.name)
+            .join(PersonContactRow, PersonContactRow.person_id == PersonRow.id)  # type: ignore[arg-type]
+            .where(PersonContactRow.kind == kind.value, func.lower(PersonContactRow.value) == value.lower())
+            .distinct()
+            .order_by(PersonRow.id)
+            .limit(limit)
+        )
+        rows = (await self.session.execute(query)).all()
+        links: dict[uuid.UUID, list[uuid.UUID]] = {}
+        if rows:
+            link_query = (
+                select(PersonLinkRow.person_id, PersonLinkRow.partner_id)
+                .where(PersonLinkRow.person_id.in_([r.id for r in rows]))  # type: ignore[attr-defined]
+                .order_by(PersonLinkRow.partner_id)
+            )
+            for link in (await self.session.execute(link_query)).all():
+                links.setdefault(link.person_id, []).append(link.partner_id)
+        return [FoundPerson(r.id, r.name, links.get(r.id, [])) for r in rows]
+
+    async def open_leads(self, kind: ContactKind, value: str, *, limit: int = 50) -> list[LeadRow]:
+        matches = LeadRow.phone == value if kind is ContactKind.PHONE else func.lower(LeadRow.email) == value.lower()
+        query = (
+            select(LeadRow)
+            .where(matches, LeadRow.state.in_([s.value for s in OPEN_LEAD_STATES]))  # type: ignore[attr-defined]
+            .order_by(LeadRow.created_at)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars().all())
+
+
+class ShopCustomerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def partner_of(self, shop_id: str, shop_customer_id: str) -> uuid.UUID | None:
+        query = select(ShopCustomerRow.partner_id).where(
+            ShopCustomerRow.shop_id == shop_id, ShopCustomerRow.shop_customer_id == shop_customer_id
+        )
+        return (await self.session.execute(query)).scalar()
+
+    async def bind(self, shop_id: str, shop_customer_id: str, partner_id: uuid.UUID) -> None:
+        self.session.add(ShopCustomerRow(shop_id=shop_id, shop_customer_id=shop_customer_id, partner_id=partner_id))
+        await self.session.flush()
+
+
+class LeadRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, lead_id: uuid.UUID, *, for_update: bool = False) -> LeadRow | None:
+        return await self.session.get(LeadRow, lead_id, with_for_update=for_update)
+
+    async def by_request_id(self, request_id: str) -> LeadRow | None:
+        query = select(LeadRow).where(LeadRow.request_id == request_id)
+        return (await self.session.execute(query)).scalars().first()
+
+    async def add(self, data: LeadData, *, request_id: str) -> LeadRow:
+        row = LeadRow(
+            name=data.name,
+            company=data.company,
+            phone=data.phone,
+            email=data.email,
+            source=data.source,
+            subject=data.subject,
+            tags=list(data.tags),
+            responsible_id=data.responsible_id,
+            request_id=request_id,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def count_by_state(self) -> dict[str, int]:
+        query = select(LeadRow.state, func.count()).group_by(LeadRow.state)
+        return {state: count for state, count in (await self.session.execute(query)).all()}
 
 
 def contact_of(row: ContactRow) -> Contact:
