@@ -103,9 +103,12 @@ class Services:
     started: list[ServiceProcess]
     addresses: dict[str, int]
 
-    async def start(self, name: str, *, instance: str = "", env: dict[str, str] | None = None) -> ServiceProcess:
-        """Starts `python -m <name> --migrate` against this run's database and topics."""
-        database = await self.databases.ensure(name)
+    async def start(
+        self, name: str, *, instance: str = "", database: str = "", env: dict[str, str] | None = None
+    ) -> ServiceProcess:
+        """Starts `python -m <name> --migrate` against this run's database (the service's
+        own, or `database` to keep an instance apart) and the shared topics."""
+        database = await self.databases.ensure(database or name)
         process = ServiceProcess(
             name=name,
             grpc_port=free_port(),
@@ -210,6 +213,16 @@ async def kafka_producer() -> AsyncIterator[AIOKafkaProducer]:
     await producer.start()
     yield producer
     await producer.stop()
+
+
+async def delete_topics(*topics: str) -> None:
+    """Removes topics a test made for itself (each with its dead-letter twin)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        await admin.delete_topics([name for topic in topics for name in (topic, topic + ".dlq")])
+    finally:
+        await admin.close()
 
 
 def kafka_ctl(action: str) -> None:

@@ -16,12 +16,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.db import Database
+from crm_platform.dlq import list_dead_letters, replay
 from crm_platform.events import DomainEvent, Envelope
 from crm_platform.messaging import EventConsumer, dlq_topic, ensure_topics, make_broker
 from crm_platform.tables import InboxEntry, PlatformTable
-from crm_platform.testing import Databases, KafkaProbe, db_url, header
+from crm_platform.testing import Databases, KafkaProbe, db_url, delete_topics, header
 
-TOPIC = "crm.tests.counter.v1"
+# A topic of this run alone: what earlier runs left on a shared broker cannot interfere.
+TOPIC = f"crm.tests.counter.{uuid.uuid4().hex[:8]}.v1"
 
 effects = MetaData()
 counters = Table("counter", effects, Column("name", String, primary_key=True), Column("value", Integer, nullable=False))
@@ -40,6 +42,7 @@ class Harness:
     def __init__(self, db: Database, producer: AIOKafkaProducer) -> None:
         self.db = db
         self.producer = producer
+        self.reject_negative = True  # the "bug" a fix can later remove
 
     async def send(self, event: Counted, *, event_id: str | None = None) -> Envelope:
         envelope = Envelope.wrap(event, source="tests", event_id=uuid.UUID(event_id) if event_id else None)
@@ -60,6 +63,13 @@ class Harness:
         raise AssertionError(f"counter {name} is {await self.value(name)}, expected {expected}")
 
 
+@pytest.fixture(scope="module", autouse=True)
+async def own_topic(kafka_bootstrap: str) -> AsyncIterator[None]:
+    await ensure_topics(kafka_bootstrap, [TOPIC])
+    yield
+    await delete_topics(TOPIC)
+
+
 @pytest.fixture
 async def harness(
     databases: Databases, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer
@@ -71,10 +81,11 @@ async def harness(
     await ensure_topics(kafka_bootstrap, [TOPIC])
 
     consumer = EventConsumer("tests")
+    harness = Harness(db, kafka_producer)
 
     @consumer.on(Counted)
     async def count(session: AsyncSession, event: Counted, envelope: Envelope) -> None:
-        if event.by < 0:
+        if event.by < 0 and harness.reject_negative:
             raise ValueError("a counter never goes down")  # a handler bug: retried, then dead-lettered
         statement = insert(counters).values(name=event.name, value=event.by)
         await session.execute(
@@ -88,7 +99,7 @@ async def harness(
     async with KafkaProbe(TOPIC):  # topic metadata is warm before the group joins
         pass
     await broker.start()
-    yield Harness(db, kafka_producer)
+    yield harness
     await broker.stop()
     await db.dispose()
 
@@ -131,3 +142,23 @@ async def test_malformed_event_goes_to_the_dead_letter_topic_and_the_consumer_go
     assert header(third, "x-dlq-error-type") == "ValueError"
     assert header(third, "x-dlq-consumer") == f"tests:{TOPIC}"
     assert json.loads(third.value)["by"] == -1  # the original body, untouched
+
+
+async def test_dead_letters_are_listed_and_replayed_once_to_their_topic(harness: Harness, kafka_bootstrap: str) -> None:
+    name = f"refunds-{uuid.uuid4().hex[:6]}"
+    async with KafkaProbe(dlq_topic(TOPIC)) as dlq:
+        failing = await harness.send(Counted(name=name, by=-3))
+        await dlq.wait_for(lambda r: header(r, "ce_id") == failing.id)
+
+    listed = await list_dead_letters(kafka_bootstrap, TOPIC)
+    assert any(letter.event_id == failing.id and "never goes down" in letter.error for letter in listed)
+
+    harness.reject_negative = False  # the cause is fixed; now the dead letters can go back
+    async with KafkaProbe(TOPIC) as topic:
+        assert await replay(kafka_bootstrap, TOPIC) >= 1
+        back = await topic.wait_for(lambda r: header(r, "ce_id") == failing.id)
+    assert header(back, "ce_type") == "crm.tests.counted"
+    assert header(back, "x-dlq-error") is None
+    await harness.wait_value(name, -3)  # applied this time, not dead-lettered again
+    again = await list_dead_letters(kafka_bootstrap, TOPIC)
+    assert [letter.event_id for letter in again].count(failing.id) == 1

@@ -14,9 +14,9 @@ from crm_platform.events import DomainEvent
 from crm_platform.messaging import broker_sender, ensure_topics, make_broker
 from crm_platform.outbox import OutboxRelay, add_event
 from crm_platform.tables import PlatformTable
-from crm_platform.testing import Databases, KafkaProbe, db_url, header
+from crm_platform.testing import Databases, KafkaProbe, db_url, delete_topics, header
 
-TOPIC = "crm.tests.outbox.v1"
+TOPIC = f"crm.tests.outbox.{uuid.uuid4().hex[:8]}.v1"
 
 
 class ThingHappened(DomainEvent):
@@ -26,6 +26,13 @@ class ThingHappened(DomainEvent):
 
     thing_id: uuid.UUID
     note: str
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def own_topic(kafka_bootstrap: str) -> AsyncIterator[None]:
+    await ensure_topics(kafka_bootstrap, [TOPIC])
+    yield
+    await delete_topics(TOPIC)
 
 
 @pytest.fixture
