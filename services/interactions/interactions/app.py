@@ -4,17 +4,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from crm_platform.runtime import Components, Runtime, ServiceSpec, main
+from crm_platform.settings import ServiceSettings
+from interactions import api
+from interactions.calendar import feed_route
+from interactions.directory import PartnersDirectory
+from interactions.events import PUBLISHED, TASK_REQUESTS_TOPIC, consumer
+from interactions.intake import telephony_route
+from interactions.reminders import reminder_loop
+
+
+class InteractionsSettings(ServiceSettings):
+    telephony_secret: SecretStr = SecretStr("dev-only-telephony-secret")
+    reminder_poll_seconds: float = 0.5
 
 
 async def build(runtime: Runtime) -> Components:
-    return Components(grpc=[])
+    settings = InteractionsSettings(service="interactions")
+    directory = PartnersDirectory(runtime.client(runtime.settings.partners_addr))
+    feed_secret = runtime.settings.jwt_secret.get_secret_value()
+    return Components(
+        grpc=api.grpc_services(runtime.db, directory, feed_secret),
+        routes=[
+            feed_route(runtime.db, feed_secret),
+            telephony_route(runtime.db, directory, settings.telephony_secret.get_secret_value()),
+        ],
+        background=[reminder_loop(runtime.db, runtime.stopping, settings.reminder_poll_seconds)],
+    )
 
 
 SPEC = ServiceSpec(
     name="interactions",
     migrations_dir=Path(__file__).resolve().parent.parent / "migrations",
     build=build,
+    publishes=PUBLISHED,
+    consumer=consumer,
+    extra_topics=(TASK_REQUESTS_TOPIC,),
 )
 
 
