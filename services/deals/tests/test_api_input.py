@@ -1,0 +1,138 @@
+"""Every RPC refuses bad input with INVALID_ARGUMENT naming the field (checked on the servicer)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from crm.common.v1 import common_pb2
+from crm.deals.v1 import deals_pb2 as pb
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from crm_platform.auth import Principal, reset_principal, set_principal
+from crm_platform.db import Database
+from crm_platform.errors import InvalidArgument
+from deals.api import DealsApi
+
+from .conftest import Partners
+
+BAD_UUID = "не-uuid"
+
+
+@pytest.fixture(autouse=True)
+def manager() -> Iterator[None]:
+    token = set_principal(Principal(subject="olena.kovalenko", roles=frozenset({"head"})))
+    yield
+    reset_principal(token)
+
+
+CASES = [
+    ("OpenDeal", pb.OpenDealRequest(partner_id=BAD_UUID, title="x"), "partner_id"),
+    ("OpenDeal", pb.OpenDealRequest(partner_id=str(uuid.uuid4()), title="  "), "title"),
+    ("OpenDeal", pb.OpenDealRequest(request_id="r" * 121, partner_id=str(uuid.uuid4()), title="x"), "request_id"),
+    (
+        "OpenDeal",
+        pb.OpenDealRequest(
+            partner_id=str(uuid.uuid4()), title="x", expected_amount=common_pb2.Money(amount="-5", currency="UAH")
+        ),
+        "expected_amount.amount",
+    ),
+    (
+        "OpenDeal",
+        pb.OpenDealRequest(
+            partner_id=str(uuid.uuid4()), title="x", expected_amount=common_pb2.Money(amount="5", currency="ГРН")
+        ),
+        "expected_amount.currency",
+    ),
+    ("OpenDeal", pb.OpenDealRequest(partner_id=str(uuid.uuid4()), title="x", kind=42), "kind"),
+    (
+        "OpenDeal",
+        pb.OpenDealRequest(partner_id=str(uuid.uuid4()), title="x", expected_close_date="31.12.2026"),
+        "expected_close_date",
+    ),
+    (
+        "OpenDeal",
+        pb.OpenDealRequest(
+            partner_id=str(uuid.uuid4()), title="x", kind=pb.DEAL_KIND_NON_PROCESS, process_id=str(uuid.uuid4())
+        ),
+        "process_id",
+    ),
+    ("GetDeal", pb.GetDealRequest(id=BAD_UUID), "id"),
+    ("ListDeals", pb.ListDealsRequest(page=common_pb2.PageRequest(page_size=501)), "page.page_size"),
+    ("ListDeals", pb.ListDealsRequest(page=common_pb2.PageRequest(page_token="???")), "page.page_token"),
+    ("ListDeals", pb.ListDealsRequest(partner_id=BAD_UUID), "partner_id"),
+    ("ListDeals", pb.ListDealsRequest(status=9), "status"),
+    (
+        "ListDeals",
+        pb.ListDealsRequest(opened_from=Timestamp(seconds=2000), opened_to=Timestamp(seconds=1000)),
+        "opened_to",
+    ),
+    ("UpdateDeal", pb.UpdateDealRequest(id=str(uuid.uuid4())), "update_mask"),
+    ("UpdateDeal", pb.UpdateDealRequest(id=str(uuid.uuid4()), update_mask=FieldMask(paths=["status"])), "update_mask"),
+    ("UpdateDeal", pb.UpdateDealRequest(id=str(uuid.uuid4()), update_mask=FieldMask(paths=["title"])), "title"),
+    ("UpdateDeal", pb.UpdateDealRequest(id=str(uuid.uuid4()), expected_version=-1), "expected_version"),
+    ("MoveDeal", pb.MoveDealRequest(id=str(uuid.uuid4())), "stage_code"),
+    ("MoveDeal", pb.MoveDealRequest(id=BAD_UUID, stage_code="new"), "id"),
+    (
+        "WinDeal",
+        pb.WinDealRequest(id=str(uuid.uuid4()), amount=common_pb2.Money(amount="abc", currency="UAH")),
+        "amount.amount",
+    ),
+    ("LoseDeal", pb.LoseDealRequest(id=str(uuid.uuid4())), "lost_reason_id"),
+    ("ReopenDeal", pb.ReopenDealRequest(id=BAD_UUID), "id"),
+    ("ListDealHistory", pb.ListDealHistoryRequest(deal_id=""), "deal_id"),
+    ("AddParticipant", pb.AddParticipantRequest(deal_id=str(uuid.uuid4()), partner_id=str(uuid.uuid4())), "role"),
+    ("AddParticipant", pb.AddParticipantRequest(deal_id=str(uuid.uuid4()), partner_id="x", role=1), "partner_id"),
+    ("RemoveParticipant", pb.RemoveParticipantRequest(deal_id=BAD_UUID), "deal_id"),
+    ("PlanTask", pb.PlanTaskRequest(deal_id=str(uuid.uuid4()), title="Зателефонувати"), "deadline"),
+    ("PlanTask", pb.PlanTaskRequest(deal_id=str(uuid.uuid4()), deadline=Timestamp(seconds=10)), "title"),
+    ("ListTasks", pb.ListTasksRequest(deal_id=BAD_UUID), "deal_id"),
+    ("CreateProcess", pb.CreateProcessRequest(name="Процес"), "stages"),
+    ("CreateProcess", pb.CreateProcessRequest(name="П", stages=[pb.Stage(code="A B", name="x")]), "stages[0].code"),
+    (
+        "CreateProcess",
+        pb.CreateProcessRequest(name="П", stages=[pb.Stage(code="a", name="x", exit_conditions=[77])]),
+        "stages[0].exit_conditions[0]",
+    ),
+    ("UpdateProcess", pb.UpdateProcessRequest(id=BAD_UUID), "id"),
+    ("UpdateProcess", pb.UpdateProcessRequest(id=str(uuid.uuid4()), name="", stages=[]), "name"),
+    ("GetProcess", pb.GetProcessRequest(id=BAD_UUID), "id"),
+    ("CreateLostReason", pb.CreateLostReasonRequest(name=" "), "name"),
+    ("UpdateLostReason", pb.UpdateLostReasonRequest(id=BAD_UUID, name="x"), "id"),
+    ("GetFunnel", pb.GetFunnelRequest(process_id=BAD_UUID), "process_id"),
+]
+
+
+@pytest.mark.parametrize(("method", "request_", "field"), CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
+async def test_bad_input_names_the_field(db: Database, method: str, request_: object, field: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        await getattr(DealsApi(db), method)(request_, None)
+    assert field in {v.field for v in caught.value.violations}
+
+
+async def test_update_deal_changes_only_the_masked_fields(db: Database, partners_copy: Partners) -> None:
+    api = DealsApi(db)
+    partner = await partners_copy.known()
+    deal = await api.OpenDeal(
+        pb.OpenDealRequest(partner_id=str(partner), title="Корм для птиці", source="Виставка «Агро-2026»"), None
+    )
+    changed = await api.UpdateDeal(
+        pb.UpdateDealRequest(
+            id=deal.id,
+            title="не змінюється",
+            counterparty="ТОВ «Птахофабрика Київська»",
+            expected_amount=common_pb2.Money(amount="99000.50", currency="UAH"),
+            expected_close_date="2026-12-20",
+            update_mask=FieldMask(paths=["counterparty", "expected_amount", "expected_close_date"]),
+        ),
+        None,
+    )
+    assert (changed.title, changed.source) == ("Корм для птиці", "Виставка «Агро-2026»")
+    assert changed.counterparty == "ТОВ «Птахофабрика Київська»"
+    assert (changed.expected_amount.amount, changed.expected_close_date) == ("99000.50", "2026-12-20")
+    assert changed.version == deal.version + 1
+    listed = await api.ListDeals(pb.ListDealsRequest(partner_id=str(partner)), None)
+    assert [d.id for d in listed.deals] == [deal.id]
+    assert listed.page.total_size == 1
