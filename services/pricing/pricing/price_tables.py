@@ -1,0 +1,231 @@
+"""Cached price tables for Quote: in memory, backed by Redis, loaded from PostgreSQL.
+
+A price type's table (every product's prices by date), the price types, the products,
+the exchange rates and the agreements are kept in memory. Writers drop the Redis copy
+after their commit; every replica drops its memory copy on pricing's own events
+(``invalidate_from_event``), and at once for writes it made itself.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from crm_platform.cache import Cache
+from crm_platform.db import Database
+from crm_platform.errors import FailedPrecondition
+from pricing.domain import AgreementKind, AgreementStatus
+from pricing.models import AgreementRow, PriceTypeRow, ProductRow
+from pricing.repository import (
+    AgreementRepository,
+    KnownPartnerRepository,
+    PriceRepository,
+    PriceTypeRepository,
+    ProductRepository,
+    RateRepository,
+)
+
+Series = tuple[list[date], list[Decimal]]
+
+
+@dataclass
+class PriceTable:
+    series: dict[uuid.UUID, Series]
+
+    def price(self, product_id: uuid.UUID, on: date) -> tuple[Decimal, date] | None:
+        found = self.series.get(product_id)
+        if found is None:
+            return None
+        dates, amounts = found
+        at = bisect.bisect_right(dates, on) - 1
+        return (amounts[at], dates[at]) if at >= 0 else None
+
+    def dumps(self) -> bytes:
+        return json.dumps(
+            {str(p): [[d.isoformat() for d in ds], [str(a) for a in am]] for p, (ds, am) in self.series.items()}
+        ).encode()
+
+    @classmethod
+    def loads(cls, raw: bytes) -> PriceTable:
+        data = json.loads(raw)
+        return cls(
+            {
+                uuid.UUID(p): ([date.fromisoformat(d) for d in ds], [Decimal(a) for a in am])
+                for p, (ds, am) in data.items()
+            }
+        )
+
+
+class PriceTables:
+    def __init__(self, db: Database, redis_cache: Cache | None) -> None:
+        self.db = db
+        self.redis = redis_cache
+        self._tables: dict[uuid.UUID, PriceTable] = {}
+        self._types: dict[uuid.UUID, PriceTypeRow] | None = None
+        self._products: dict[uuid.UUID, ProductRow] = {}
+        self._skus: dict[str, uuid.UUID] = {}
+        self._rates: dict[tuple[str, str, date], tuple[Decimal, date] | None] = {}
+        self._agreements: dict[uuid.UUID, AgreementRow] | None = None
+        self._segments: dict[uuid.UUID, str | None] = {}
+
+    # ------------------------------------------------------------ invalidation
+
+    async def invalidate_types(self, type_ids: list[uuid.UUID]) -> None:
+        self.drop_types(type_ids)
+        if self.redis is not None:
+            await self.redis.delete(*(f"table:{t}" for t in type_ids))
+
+    def drop_types(self, type_ids: list[uuid.UUID] | None = None) -> None:
+        self._types = None
+        if type_ids is None:
+            self._tables.clear()
+        for type_id in type_ids or []:
+            self._tables.pop(type_id, None)
+
+    def drop_rates(self) -> None:
+        self._rates.clear()
+
+    def drop_agreements(self) -> None:
+        self._agreements = None
+
+    def drop_partner(self, partner_id: uuid.UUID | None = None) -> None:
+        if partner_id is None:
+            self._segments.clear()
+        else:
+            self._segments.pop(partner_id, None)
+
+    def drop_products(self) -> None:
+        self._products.clear()
+        self._skus.clear()
+
+    def invalidate_from_event(self, event_type: str, key: str) -> None:
+        if event_type == "crm.pricing.price.changed":
+            self.drop_types([uuid.UUID(key)])
+        elif event_type == "crm.pricing.price_type.changed":
+            self.drop_types()
+        elif event_type == "crm.pricing.rate.set":
+            self.drop_rates()
+        elif event_type.startswith("crm.pricing.agreement."):
+            self.drop_agreements()
+
+    # ------------------------------------------------------------ reads
+
+    async def types(self) -> dict[uuid.UUID, PriceTypeRow]:
+        if self._types is None:
+            async with self.db.reading() as session:
+                self._types = {t.id: t for t in await PriceTypeRepository(session).all()}
+        return self._types
+
+    async def price_type(self, type_id: uuid.UUID) -> PriceTypeRow | None:
+        return (await self.types()).get(type_id)
+
+    async def default_type(self) -> PriceTypeRow | None:
+        return next((t for t in (await self.types()).values() if t.is_default), None)
+
+    async def table(self, type_id: uuid.UUID) -> PriceTable:
+        found = self._tables.get(type_id)
+        if found is not None:
+            return found
+
+        async def load() -> bytes:
+            async with self.db.reading() as session:
+                rows = await PriceRepository(session).table(type_id)
+            series: dict[uuid.UUID, Series] = {}
+            for product_id, on, amount in rows:
+                dates, amounts = series.setdefault(product_id, ([], []))
+                dates.append(on)
+                amounts.append(amount)
+            table = PriceTable(series)
+            self._tables[type_id] = table
+            return table.dumps()
+
+        if self.redis is None:
+            await load()
+            return self._tables[type_id]
+        raw = await self.redis.get_or_load(f"table:{type_id}", load)
+        if type_id not in self._tables:
+            self._tables[type_id] = PriceTable.loads(raw or b"{}")
+        return self._tables[type_id]
+
+    async def products(
+        self, ids: list[uuid.UUID], skus: list[str]
+    ) -> tuple[dict[uuid.UUID, ProductRow], dict[str, uuid.UUID]]:
+        missing_ids = [i for i in ids if i not in self._products]
+        missing_skus = [s for s in skus if s not in self._skus]
+        if missing_ids or missing_skus:
+            async with self.db.reading() as session:
+                for row in await ProductRepository(session).many(missing_ids, missing_skus):
+                    self._products[row.id] = row
+                    self._skus[row.sku] = row.id
+        return self._products, self._skus
+
+    async def rate(self, source: str, target: str, on: date) -> tuple[Decimal, date]:
+        """The rate in force on a date: the direct pair, or the inverse of the opposite pair."""
+        if source == target:
+            return Decimal(1), on
+        key = (source, target, on)
+        if key not in self._rates:
+            async with self.db.reading() as session:
+                rates = RateRepository(session)
+                direct = await rates.latest(source, target, on)
+                inverse = await rates.latest(target, source, on)
+            if direct is not None and (inverse is None or direct[1] >= inverse[1]):
+                self._rates[key] = direct
+            elif inverse is not None:
+                self._rates[key] = (Decimal(1) / inverse[0], inverse[1])
+            else:
+                self._rates[key] = None
+        found = self._rates[key]
+        if found is None:
+            raise FailedPrecondition(
+                f"no exchange rate {source}→{target} on or before {on}: set one with SetExchangeRate",
+                rule="exchange_rate_missing",
+            )
+        return found
+
+    async def agreement(self, agreement_id: uuid.UUID) -> AgreementRow | None:
+        return (await self._all_agreements()).get(agreement_id)
+
+    async def agreement_for(self, partner_id: uuid.UUID, on: date) -> AgreementRow | None:
+        """The partner's individual agreement in force, else its segment's typical one."""
+        agreements = list((await self._all_agreements()).values())
+        valid = [
+            a
+            for a in agreements
+            if a.status == AgreementStatus.AGREED and a.valid_from <= on and (a.valid_to is None or a.valid_to >= on)
+        ]
+        for a in valid:
+            if a.kind == AgreementKind.INDIVIDUAL and a.partner_id == partner_id:
+                return a
+        segment = await self.segment_of(partner_id)
+        if segment:
+            for a in valid:
+                if a.kind == AgreementKind.TYPICAL and a.segment == segment:
+                    return a
+        return None
+
+    async def lapsed_agreement_for(self, partner_id: uuid.UUID, on: date) -> AgreementRow | None:
+        """The partner's agreed agreement (individual first) whose validity does not cover `on`."""
+        segment = await self.segment_of(partner_id)
+        agreed = [a for a in (await self._all_agreements()).values() if a.status == AgreementStatus.AGREED]
+        mine = [a for a in agreed if a.kind == AgreementKind.INDIVIDUAL and a.partner_id == partner_id]
+        if not mine and segment:
+            mine = [a for a in agreed if a.kind == AgreementKind.TYPICAL and a.segment == segment]
+        return max(mine, key=lambda a: a.valid_from, default=None)
+
+    async def segment_of(self, partner_id: uuid.UUID) -> str | None:
+        if partner_id not in self._segments:
+            async with self.db.reading() as session:
+                self._segments[partner_id] = await KnownPartnerRepository(session).segment_of(partner_id)
+        return self._segments[partner_id]
+
+    async def _all_agreements(self) -> dict[uuid.UUID, AgreementRow]:
+        if self._agreements is None:
+            async with self.db.reading() as session:
+                rows = await AgreementRepository(session).page(100_000, None, partner_id=None, segment="", status="")
+            self._agreements = {a.id: a for a in rows}
+        return self._agreements
