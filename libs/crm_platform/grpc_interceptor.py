@@ -18,6 +18,7 @@ from grpc.aio import ServicerContext
 
 from crm_platform.auth import STAFF, Principal, TokenVerifier, require_roles, set_principal
 from crm_platform.errors import PlatformError
+from crm_platform.faults import is_transient
 from crm_platform.grpc_errors import to_grpc_status
 from crm_platform.metrics import GRPC_HANDLED, GRPC_HANDLING_SECONDS, GRPC_STARTED
 from crm_platform.request_context import deadline_var, new_request_id, request_id_var
@@ -141,9 +142,9 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
             except grpc.aio.AbortError:
                 code = _code_name(context)
                 raise
-            except Exception:
-                code = "INTERNAL"
-                await _internal(context, meta.full)
+            except Exception as exc:
+                code = "UNAVAILABLE" if is_transient(exc) else "INTERNAL"
+                await _internal(context, meta.full, exc)
             finally:
                 _finish(meta, code, start, tokens)
 
@@ -168,9 +169,9 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):
             except grpc.aio.AbortError:
                 code = _code_name(context)
                 raise
-            except Exception:
-                code = "INTERNAL"
-                await _internal(context, meta.full)
+            except Exception as exc:
+                code = "UNAVAILABLE" if is_transient(exc) else "INTERNAL"
+                await _internal(context, meta.full, exc)
             finally:
                 _finish(meta, code, start, tokens)
 
@@ -184,7 +185,11 @@ def _code_name(context: ServicerContext) -> str:
     return "UNKNOWN"
 
 
-async def _internal(context: ServicerContext, method: str) -> None:
+async def _internal(context: ServicerContext, method: str, exc: Exception) -> None:
+    if is_transient(exc):
+        # A database or broker that is down is the caller's cue to retry, not a bug.
+        log.warning("%s: dependency unavailable: %r (request %s)", method, exc, request_id_var.get())
+        await context.abort(grpc.StatusCode.UNAVAILABLE, "a dependency is unavailable; retry with backoff")
     log.exception("unhandled error in %s (request %s)", method, request_id_var.get())
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error; request id {request_id_var.get()}")
 

@@ -27,13 +27,13 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.clock import utcnow
 from crm_platform.db import Database
-from crm_platform.errors import PlatformError, Unavailable
+from crm_platform.errors import PlatformError
 from crm_platform.events import DomainEvent, Envelope, PoisonMessage
+from crm_platform.faults import is_transient
 from crm_platform.metrics import CONSUMER_LAG, EVENTS_CONSUMED
 from crm_platform.tables import InboxEntry, OutboxMessage
 
@@ -45,14 +45,6 @@ Handler = Callable[[AsyncSession, E, Envelope], Awaitable[None]]
 DLQ_SUFFIX = ".dlq"
 BATCH_MAX_RECORDS = 200
 BATCH_TIMEOUT_MS = 100
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    OperationalError,
-    InterfaceError,
-    KafkaConnectionError,
-    Unavailable,
-)
 
 
 def dlq_topic(topic: str) -> str:
@@ -125,12 +117,6 @@ async def _create_missing(bootstrap: str, names: list[str], partitions: int, rep
                 await admin.create_topics(wanted)
     finally:
         await admin.close()
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, TRANSIENT_ERRORS)
 
 
 @dataclass(frozen=True)

@@ -59,17 +59,24 @@ def run_id() -> str:
 
 
 class Databases:
-    """Creates databases named t_<run>_<name> on demand; drops them at the end."""
+    """Creates databases named t_<run>_<name> on demand; drops them at the end. Each
+    statement opens its own connection, so a test that restarts PostgreSQL breaks nothing."""
 
-    def __init__(self, admin: asyncpg.Connection, run_id: str) -> None:
-        self._admin = admin
+    def __init__(self, run_id: str) -> None:
         self._run_id = run_id
         self.created: list[str] = []
+
+    async def _admin(self, statement: str) -> None:
+        conn = await asyncpg.connect(ADMIN_DSN, timeout=10)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
 
     async def ensure(self, name: str) -> str:
         full = f"t_{self._run_id}_{name}"
         if full not in self.created:
-            await self._admin.execute(f'CREATE DATABASE "{full}"')
+            await self._admin(f'CREATE DATABASE "{full}"')
             self.created.append(full)
         return full
 
@@ -81,19 +88,18 @@ class Databases:
 
     async def drop_all(self) -> None:
         for name in self.created:
-            await self._admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
 async def databases(run_id: str) -> AsyncIterator[Databases]:
     try:
-        admin = await asyncpg.connect(ADMIN_DSN, timeout=5)
+        await (await asyncpg.connect(ADMIN_DSN, timeout=5)).close()
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.exit(f"PostgreSQL is not reachable on port {PG_PORT} ({exc}); run `make stack` first", returncode=3)
-    registry = Databases(admin, run_id)
+    registry = Databases(run_id)
     yield registry
     await registry.drop_all()
-    await admin.close()
 
 
 @dataclass
