@@ -20,6 +20,51 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from crm_platform.tables import PlatformTable
 
 
+def create_platform_tables() -> None:
+    """The outbox and inbox, created by every service's first revision."""
+    import sqlalchemy as sa
+    from alembic import op
+    from sqlalchemy.dialects import postgresql
+
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=200), nullable=False),
+        sa.Column("event_id", sa.String(length=200), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    op.create_index(op.f("ix_inbox_processed_at"), "inbox", ["processed_at"], unique=False)
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("topic", sa.String(length=249), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("headers", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+        sa.UniqueConstraint("event_id"),
+    )
+    op.create_index(
+        "ix_outbox_pending", "outbox", ["seq"], unique=False, postgresql_where=sa.text("published_at IS NULL")
+    )
+
+
+def drop_platform_tables() -> None:
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.drop_index("ix_outbox_pending", table_name="outbox", postgresql_where=sa.text("published_at IS NULL"))
+    op.drop_table("outbox")
+    op.drop_index(op.f("ix_inbox_processed_at"), table_name="inbox")
+    op.drop_table("inbox")
+
+
 def alembic_config(migrations_dir: Path, url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
