@@ -1,0 +1,154 @@
+"""The delivery ledger: queueing messages once per (origin, recipient, channel) and
+recording each attempt's outcome, with the events others learn of them by."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_platform.clock import utcnow
+from crm_platform.ids import new_id
+from crm_platform.outbox import add_event
+from notifications import events
+from notifications.channels import Outcome, Result
+from notifications.domain import MAX_ATTEMPTS, Channel, MessageStatus, retry_delay
+from notifications.models import MessageRow
+from notifications.repository import MessageRepository, OptOutRepository
+
+SOURCE = "crm/notifications"
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    origin: str  # "campaign:<id>", "event:<ce id>" or "request:<request id>"
+    channel: Channel
+    recipient: str
+    subject: str
+    body: str
+    language: str = "uk"
+    campaign_id: uuid.UUID | None = None
+    source_event_id: str | None = None
+    partner_id: uuid.UUID | None = None
+    request_id: str | None = None
+
+
+async def queue(session: AsyncSession, items: list[NewMessage]) -> int:
+    """Adds the messages not in the ledger yet; an opted-out recipient's is recorded as
+    suppressed and never sent. Returns how many were queued."""
+    if not items:
+        return 0
+    now = utcnow()
+    blocked: set[tuple[str, str]] = set()
+    for channel in {i.channel for i in items}:
+        opted = await OptOutRepository(session).opted_out((i.recipient for i in items if i.channel is channel), channel)
+        blocked |= {(r, channel.value) for r in opted}
+    rows = [
+        {
+            "id": new_id(),
+            "origin": i.origin,
+            "recipient": i.recipient,
+            "channel": i.channel.value,
+            "campaign_id": i.campaign_id,
+            "source_event_id": i.source_event_id,
+            "request_id": i.request_id,
+            "partner_id": i.partner_id,
+            "language": i.language,
+            "subject": i.subject,
+            "body": i.body,
+            "status": (
+                MessageStatus.SUPPRESSED if (i.recipient, i.channel.value) in blocked else MessageStatus.QUEUED
+            ).value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "opted out" if (i.recipient, i.channel.value) in blocked else "",
+            "provider_message_id": "",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in items
+    ]
+    inserted = await MessageRepository(session).insert_new(rows)
+    queued = 0
+    for row in inserted:
+        if (row["recipient"], row["channel"]) in blocked:
+            continue
+        queued += 1
+        add_event(session, events.MessageQueued(**_event_fields(row), at=now), source=SOURCE)
+    return queued
+
+
+def _event_fields(row: dict[str, object] | MessageRow) -> dict[str, object]:
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    return {
+        "message_id": get("id"),
+        "channel": get("channel"),
+        "recipient": get("recipient"),
+        "campaign_id": get("campaign_id"),
+        "source_event_id": get("source_event_id"),
+    }
+
+
+async def record(session: AsyncSession, message: MessageRow, outcome: Outcome, base_seconds: float) -> None:
+    """What an attempt came to: sent, retried later with backoff, or given up on."""
+    repo = MessageRepository(session)
+    now = utcnow()
+    if outcome.result is Result.SENT:
+        await repo.finish(
+            message.id,
+            {
+                "status": MessageStatus.SENT.value,
+                "sent_at": now,
+                "lease_until": None,
+                "provider_message_id": outcome.provider_id,
+                "last_error": "",
+            },
+        )
+        event = events.MessageSent(**_event_fields(message), at=now, provider_message_id=outcome.provider_id)
+        add_event(session, event, source=SOURCE)
+        return
+    if outcome.result is Result.TEMPORARY and message.attempts < MAX_ATTEMPTS:
+        delay: timedelta = retry_delay(message.attempts, base_seconds)
+        await repo.finish(
+            message.id,
+            {
+                "status": MessageStatus.QUEUED.value,
+                "next_attempt_at": now + delay,
+                "lease_until": None,
+                "last_error": outcome.error[:2000],
+            },
+        )
+        return
+    status = MessageStatus.BOUNCED if outcome.result is Result.BOUNCED else MessageStatus.FAILED
+    await fail(session, message, status, outcome.error or "gave up after retries")
+
+
+async def fail(session: AsyncSession, message: MessageRow, status: MessageStatus, reason: str) -> None:
+    now = utcnow()
+    await MessageRepository(session).finish(
+        message.id, {"status": status.value, "lease_until": None, "last_error": reason[:2000]}
+    )
+    event = events.MessageFailed(**_event_fields(message), at=now, status=status.value, reason=reason[:500])
+    add_event(session, event, source=SOURCE)
+
+
+async def suppress(session: AsyncSession, message: MessageRow) -> None:
+    await MessageRepository(session).finish(
+        message.id, {"status": MessageStatus.SUPPRESSED.value, "lease_until": None, "last_error": "opted out"}
+    )
+
+
+async def delivered(session: AsyncSession, provider_id: str, ok: bool, reason: str) -> MessageRow | None:
+    """A provider's delivery report: delivered, or failed after all."""
+    repo = MessageRepository(session)
+    message = await repo.by_provider_id(provider_id)
+    if message is None or message.status not in (MessageStatus.SENT.value, MessageStatus.SENDING.value):
+        return message
+    if ok:
+        await repo.finish(message.id, {"status": MessageStatus.DELIVERED.value, "lease_until": None})
+        add_event(session, events.MessageDelivered(**_event_fields(message), at=utcnow()), source=SOURCE)
+    else:
+        await fail(session, message, MessageStatus.FAILED, reason or "not delivered")
+    return message

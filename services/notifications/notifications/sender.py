@@ -1,0 +1,122 @@
+"""The sender loop (one per channel, on every replica): claims due ledger rows with
+FOR UPDATE SKIP LOCKED, records the attempt, hands each message to its channel's adapter
+within the shared rate limit, and records the outcome.
+
+Delivery is at-least-once with a window as small as the protocol allows: the attempt
+is committed before the hand-over and the outcome right after it, one message at a time.
+A crash between a provider's acceptance and that commit leaves the row 'sending'; when
+its lease expires it is sent again with the same id (the SMTP Message-ID, the SMS
+gateway's Idempotency-Key), so the provider or the mailbox can recognise the repeat. At
+most `smtp_connections` messages per replica are in that window at any moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+
+from crm_platform.db import Database
+from notifications import ledger
+from notifications.channels import ChannelAdapter, Outcome, Outgoing, Result
+from notifications.domain import Channel, OptOutToken, sign_opt_out
+from notifications.models import MessageRow
+from notifications.repository import CampaignRepository, MessageRepository, OptOutRepository
+from notifications.settings import NotifySettings
+from notifications.throttle import TokenBucket
+
+log = logging.getLogger(__name__)
+RECOVER_EVERY_SECONDS = 2.0
+
+
+class Sender:
+    def __init__(
+        self,
+        db: Database,
+        settings: NotifySettings,
+        adapters: dict[Channel, ChannelAdapter],
+        buckets: dict[Channel, TokenBucket],
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.adapters = adapters
+        self.buckets = buckets
+        self.lease = timedelta(seconds=settings.lease_seconds)
+        self._secret = settings.unsubscribe_secret.get_secret_value().encode()
+        self._recovered_at = 0.0
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._loop(channel) for channel in self.adapters))
+
+    async def _loop(self, channel: Channel) -> None:
+        while True:
+            try:
+                handled = await self.pass_once(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sender pass for %s failed; retrying", channel.value)
+                handled = 0
+                await asyncio.sleep(1.0)
+            if handled == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.sender_poll_seconds)
+
+    async def pass_once(self, channel: Channel) -> int:
+        if time.monotonic() - self._recovered_at > RECOVER_EVERY_SECONDS:
+            self._recovered_at = time.monotonic()
+            async with self.db.transaction() as session:
+                if recovered := await MessageRepository(session).recover_expired_leases():
+                    log.warning("%d messages whose sender vanished mid-attempt are queued again", recovered)
+        async with self.db.transaction() as session:
+            claimed = await MessageRepository(session).claim(channel, self.settings.sender_batch, self.lease)
+        if not claimed:
+            return 0
+        async with self.db.reading() as session:
+            opted = await OptOutRepository(session).opted_out((m.recipient for m in claimed), channel.value)
+        await asyncio.gather(*(self._deliver(channel, m, m.recipient in opted) for m in claimed))
+        campaign_ids = {m.campaign_id for m in claimed if m.campaign_id is not None}
+        if campaign_ids:
+            async with self.db.transaction() as session:
+                await CampaignRepository(session).complete_finished(campaign_ids)  # type: ignore[arg-type]
+        return len(claimed)
+
+    async def _deliver(self, channel: Channel, message: MessageRow, opted_out: bool) -> None:
+        if opted_out:
+            async with self.db.transaction() as session:
+                await ledger.suppress(session, message)
+            return
+        outcome = await self._attempt(channel, message)
+        async with self.db.transaction() as session:
+            await ledger.record(session, message, outcome, self.settings.retry_base_seconds)
+        if outcome.result is not Result.SENT:
+            log.info("message %s to %s: %s %s", message.id, message.recipient, outcome.result, outcome.error)
+
+    async def _attempt(self, channel: Channel, message: MessageRow) -> Outcome:
+        try:
+            await self.buckets[channel].take(1)
+        except Exception as exc:  # the rate limiter is down: nothing was sent, try later
+            return Outcome(Result.TEMPORARY, error=f"rate limiter unavailable: {exc!r}")
+        return await self.adapters[channel].send(
+            Outgoing(
+                message_id=str(message.id),
+                recipient=message.recipient,
+                subject=message.subject,
+                body=message.body,
+                unsubscribe_url=self.unsubscribe_url(message, channel) if message.campaign_id else "",
+            )
+        )
+
+    def unsubscribe_url(self, message: MessageRow, channel: Channel) -> str:
+        token = sign_opt_out(
+            OptOutToken(message.recipient, channel, str(message.partner_id) if message.partner_id else None),
+            self._secret,
+        )
+        return f"{self.settings.public_base_url.rstrip('/')}/unsubscribe?t={token}"
