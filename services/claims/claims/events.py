@@ -37,7 +37,7 @@ class ClaimRegistered(DomainEvent):
     KEY_FIELD: ClassVar[str] = "claim_id"
 
     claim_id: uuid.UUID
-    number: int
+    number: str
     partner_id: uuid.UUID
     deal_id: uuid.UUID | None
     order_id: uuid.UUID | None

@@ -71,7 +71,7 @@ async def _register(db: Database, data: ClaimData, registered_by: str, user: str
             session,
             ClaimRegistered(
                 claim_id=claim.id,
-                number=claim.number,
+                number=str(claim.number),
                 partner_id=claim.partner_id,
                 deal_id=claim.deal_id,
                 order_id=claim.order_id,
