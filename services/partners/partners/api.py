@@ -13,71 +13,45 @@ from crm_platform.errors import InvalidArgument, NotFound, Violations
 from crm_platform.grpc_server import GrpcService
 from crm_platform.ids import parse_id
 from crm_platform.paging import PageToken, page_size
-from crm_platform.proto_codec import enum_in, enum_out, timestamp_out
+from crm_platform.proto_codec import enum_in, enum_out
+from partners import environment as env
+from partners.changes import merge_partners, update_partner
+from partners.codec import (
+    candidate_out,
+    counterparty_in,
+    counterparty_out,
+    decision_role_in,
+    lead_out,
+    partner_in,
+    partner_out,
+    person_in,
+    person_out,
+)
 from partners.domain import (
-    Contact,
-    ContactKind,
+    PartnerRelationKind,
     PartnerRole,
+    PersonRelationKind,
+    check_note,
     contact_query,
     validate_lead,
-    validate_partner,
     validate_shop_customer,
 )
+from partners.duplicates import DEFAULT_LIMIT, MAX_LIMIT, Probe, find_candidates
 from partners.leads import create_lead
-from partners.models import LeadRow
 from partners.partner_cache import PartnerCache
-from partners.registration import register_partner
+from partners.registration import Registration, register_partner
 from partners.repository import (
     ContactLookup,
+    CounterpartyRepository,
     LeadRepository,
     PartnerFilter,
     PartnerRepository,
-    StoredPartner,
-    contact_of,
+    PersonRepository,
 )
 from partners.shop_customers import find_or_create
 
 MAX_REQUEST_ID = 120
-
-
-def partner_out(stored: StoredPartner) -> pb.Partner:
-    row = stored.row
-    return pb.Partner(
-        id=str(row.id),
-        name=row.name,
-        roles=[enum_out(r, pb.PartnerRole, "PARTNER_ROLE_") for r in row.roles],
-        manager_id=row.manager_id,
-        segment=row.segment,
-        region=row.region,
-        tags=list(row.tags),
-        source=row.source,
-        contacts=[_contact_out(contact_of(c)) for c in stored.contacts],
-        created_at=timestamp_out(row.created_at),
-        updated_at=timestamp_out(row.updated_at),
-        version=row.version,
-        lead_id=str(row.lead_id) if row.lead_id else "",
-    )
-
-
-def lead_out(row: LeadRow) -> pb.Lead:
-    return pb.Lead(
-        id=str(row.id),
-        name=row.name,
-        company=row.company,
-        phone=row.phone,
-        email=row.email,
-        source=row.source,
-        subject=row.subject,
-        tags=list(row.tags),
-        responsible_id=row.responsible_id,
-        state=enum_out(row.state, pb.LeadState, "LEAD_STATE_"),
-        lost_reason=row.lost_reason,
-        lost_comment=row.lost_comment,
-        partner_id=str(row.partner_id) if row.partner_id else "",
-        created_at=timestamp_out(row.created_at),
-        updated_at=timestamp_out(row.updated_at),
-        version=row.version,
-    )
+MAX_WIZARD_ITEMS = 20
 
 
 def _request_id(value: str, *, required: bool) -> str:
@@ -89,21 +63,40 @@ def _request_id(value: str, *, required: bool) -> str:
     return value
 
 
-def _contact_out(contact: Contact) -> pb.ContactInfo:
-    message = pb.ContactInfo(
-        kind=enum_out(contact.kind, pb.ContactKind, "CONTACT_KIND_"), value=contact.value, label=contact.label
-    )
-    if contact.address:
-        message.address.CopyFrom(common_pb2.Address(**contact.address))
-    return message
+def _limit(value: int, field: str = "limit") -> int:
+    if value < 0 or value > MAX_LIMIT:
+        raise InvalidArgument.single(field, f"must be between 0 and {MAX_LIMIT}")
+    return value or DEFAULT_LIMIT
 
 
-def _contact_in(message: pb.ContactInfo, field: str) -> Contact:
-    kind = enum_in(message.kind, pb.ContactKind, "CONTACT_KIND_", ContactKind, f"{field}.kind")
-    address = None
-    if message.HasField("address"):
-        address = {f.name: v for f, v in message.address.ListFields()}
-    return Contact(kind, message.value, message.label, address)
+def _registration_in(draft: pb.PartnerDraft, region: str) -> Registration:
+    v = Violations()
+    partner = None
+    for field, items in (("partner.counterparties", draft.counterparties), ("partner.persons", draft.persons)):
+        if len(items) > MAX_WIZARD_ITEMS:
+            v.add(field, f"at most {MAX_WIZARD_ITEMS}")
+    try:
+        partner = partner_in(draft, region)
+    except InvalidArgument as exc:
+        for violation in exc.violations:
+            v.add(violation.field, violation.description)
+    found_counterparties = []
+    for i, message in enumerate(draft.counterparties):
+        try:
+            found_counterparties.append(counterparty_in(message, f"partner.counterparties[{i}]"))
+        except InvalidArgument as exc:
+            for violation in exc.violations:
+                v.add(violation.field, violation.description)
+    found_persons = []
+    for i, message in enumerate(draft.persons):
+        try:
+            found_persons.append(person_in(message, region, f"partner.persons[{i}]"))
+        except InvalidArgument as exc:
+            for violation in exc.violations:
+                v.add(violation.field, violation.description)
+    v.raise_if_any()
+    assert partner is not None
+    return Registration(partner, tuple(found_counterparties), tuple(found_persons))
 
 
 class PartnersApi(pb_grpc.PartnersServiceServicer):
@@ -117,34 +110,15 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
         request_id = _request_id(request.request_id, required=False)
         if not request.HasField("partner"):
             raise InvalidArgument.single("partner", "is required")
-        draft = request.partner
-        v = Violations()
-        roles: list[PartnerRole] = []
-        for i, value in enumerate(draft.roles):
-            try:
-                roles.append(enum_in(value, pb.PartnerRole, "PARTNER_ROLE_", PartnerRole, f"partner.roles[{i}]"))
-            except InvalidArgument as exc:
-                v.add(exc.violations[0].field, exc.violations[0].description)
-        contacts: list[Contact] = []
-        for i, message in enumerate(draft.contacts):
-            try:
-                contacts.append(_contact_in(message, f"partner.contacts[{i}]"))
-            except InvalidArgument as exc:
-                v.add(exc.violations[0].field, exc.violations[0].description)
-        v.raise_if_any()
-        data = validate_partner(
-            name=draft.name,
-            roles=roles,
-            manager_id=draft.manager_id,
-            segment=draft.segment,
-            region=draft.region,
-            tags=list(draft.tags),
-            source=draft.source,
-            contacts=contacts,
-            default_phone_region=request.default_phone_region or "UA",
+        registration = _registration_in(request.partner, request.default_phone_region or "UA")
+        result = await register_partner(
+            self.db, registration, request_id=request_id or None, confirm_duplicates=request.confirm_duplicates
         )
-        stored = await register_partner(self.db, data, request_id=request_id or None)
-        return pb.RegisterPartnerResponse(partner=partner_out(stored))
+        if result.partner is None:
+            return pb.RegisterPartnerResponse(duplicates=[candidate_out(c) for c in result.duplicates])
+        return pb.RegisterPartnerResponse(
+            partner=partner_out(result.partner), persons=[person_out(p) for p in result.persons]
+        )
 
     async def GetPartner(self, request: pb.GetPartnerRequest, context: ServicerContext) -> pb.Partner:
         partner_id = parse_id(request.id, "id")
@@ -152,7 +126,11 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
         if cached is not None:
             return cached
         async with self.db.reading() as session:
-            stored = await PartnerRepository(session).get(partner_id)
+            repo = PartnerRepository(session)
+            stored = await repo.get(partner_id)
+            if stored is None:
+                survivor = await repo.survivor_of(partner_id)
+                stored = await repo.get(survivor) if survivor else None
         if stored is None:
             raise NotFound(f"partner {partner_id} not found")
         message = partner_out(stored)
@@ -184,6 +162,123 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
         return pb.ListPartnersResponse(
             partners=[partner_out(p) for p in page],
             page=common_pb2.PageResponse(next_page_token=next_token, total_size=-1),
+        )
+
+    async def UpdatePartner(self, request: pb.UpdatePartnerRequest, context: ServicerContext) -> pb.Partner:
+        partner_id = parse_id(request.id, "id")
+        if request.expected_version < 0:
+            raise InvalidArgument.single("expected_version", "must not be negative")
+        if not request.HasField("partner"):
+            raise InvalidArgument.single("partner", "is required")
+        data = partner_in(request.partner, request.default_phone_region or "UA")
+        stored = await update_partner(self.db, self.cache, partner_id, data, expected_version=request.expected_version)
+        return partner_out(stored)
+
+    async def CheckDuplicates(
+        self, request: pb.CheckDuplicatesRequest, context: ServicerContext
+    ) -> pb.DuplicatesResponse:
+        limit = _limit(request.limit)
+        if not request.HasField("partner"):
+            raise InvalidArgument.single("partner", "is required")
+        registration = _registration_in(request.partner, request.default_phone_region or "UA")
+        async with self.db.reading() as session:
+            found = await find_candidates(
+                session, Probe.of_draft(registration.partner, registration.counterparties), limit=limit
+            )
+        return pb.DuplicatesResponse(candidates=[candidate_out(c) for c in found])
+
+    async def FindDuplicates(
+        self, request: pb.FindDuplicatesRequest, context: ServicerContext
+    ) -> pb.DuplicatesResponse:
+        partner_id = parse_id(request.partner_id, "partner_id")
+        limit = _limit(request.limit)
+        async with self.db.reading() as session:
+            stored = await PartnerRepository(session).get(partner_id)
+            if stored is None:
+                raise NotFound(f"partner {partner_id} not found")
+            found = await find_candidates(session, Probe.of_stored(stored), exclude=partner_id, limit=limit)
+        return pb.DuplicatesResponse(candidates=[candidate_out(c) for c in found])
+
+    async def MergePartners(self, request: pb.MergePartnersRequest, context: ServicerContext) -> pb.Partner:
+        _request_id(request.request_id, required=False)
+        survivor = parse_id(request.survivor_id, "survivor_id")
+        merged = [parse_id(value, f"merged_ids[{i}]") for i, value in enumerate(request.merged_ids)]
+        return partner_out(await merge_partners(self.db, self.cache, survivor, merged))
+
+    async def AddCounterparty(self, request: pb.AddCounterpartyRequest, context: ServicerContext) -> pb.Counterparty:
+        partner_id = parse_id(request.partner_id, "partner_id")
+        data = counterparty_in(request.counterparty, "counterparty")
+        async with self.db.transaction() as session:
+            if await PartnerRepository(session).get(partner_id) is None:
+                raise NotFound(f"partner {partner_id} not found")
+            stored = await CounterpartyRepository(session).add(partner_id, data)
+        await self.cache.invalidate(partner_id)
+        return counterparty_out(stored)
+
+    async def AddPerson(self, request: pb.AddPersonRequest, context: ServicerContext) -> pb.Person:
+        data = person_in(request.person, request.default_phone_region or "UA", "person")
+        links = [self._link_in(link, f"person.links[{i}]") for i, link in enumerate(request.person.links)]
+        return person_out(await env.add_person(self.db, data, links))
+
+    async def LinkPerson(self, request: pb.LinkPersonRequest, context: ServicerContext) -> pb.Person:
+        person_id = parse_id(request.person_id, "person_id")
+        return person_out(await env.link_person(self.db, person_id, self._link_in(request.link, "link")))
+
+    @staticmethod
+    def _link_in(message: pb.PersonLink, prefix: str) -> env.Link:
+        partner_id = parse_id(message.partner_id, f"{prefix}.partner_id")
+        position = " ".join(message.position.split())
+        if len(position) > 120:
+            raise InvalidArgument.single(f"{prefix}.position", "longer than 120 characters")
+        return env.Link(partner_id, position, decision_role_in(message.decision_role, f"{prefix}.decision_role"))
+
+    async def GetPerson(self, request: pb.GetPersonRequest, context: ServicerContext) -> pb.Person:
+        person_id = parse_id(request.id, "id")
+        async with self.db.reading() as session:
+            stored = await PersonRepository(session).get(person_id)
+        if stored is None:
+            raise NotFound(f"person {person_id} not found")
+        return person_out(stored)
+
+    async def ListPersons(self, request: pb.ListPersonsRequest, context: ServicerContext) -> pb.ListPersonsResponse:
+        partner_id = parse_id(request.partner_id, "partner_id")
+        async with self.db.reading() as session:
+            found = await PersonRepository(session).of_partner(partner_id)
+        return pb.ListPersonsResponse(persons=[person_out(p) for p in found])
+
+    async def RelatePartners(
+        self, request: pb.RelatePartnersRequest, context: ServicerContext
+    ) -> pb.RelatePartnersResponse:
+        from_id = parse_id(request.from_partner_id, "from_partner_id")
+        to_id = parse_id(request.to_partner_id, "to_partner_id")
+        kind = enum_in(request.kind, pb.PartnerRelationKind, "PARTNER_RELATION_KIND_", PartnerRelationKind, "kind")
+        created = await env.relate_partners(self.db, from_id, to_id, kind.value, check_note(request.note))
+        return pb.RelatePartnersResponse(created=created)
+
+    async def RelatePersons(
+        self, request: pb.RelatePersonsRequest, context: ServicerContext
+    ) -> pb.RelatePersonsResponse:
+        from_id = parse_id(request.from_person_id, "from_person_id")
+        to_id = parse_id(request.to_person_id, "to_person_id")
+        kind = enum_in(request.kind, pb.PersonRelationKind, "PERSON_RELATION_KIND_", PersonRelationKind, "kind")
+        created = await env.relate_persons(self.db, from_id, to_id, kind.value, check_note(request.note))
+        return pb.RelatePersonsResponse(created=created)
+
+    async def GetEnvironment(self, request: pb.GetEnvironmentRequest, context: ServicerContext) -> pb.Environment:
+        partner_id = parse_id(request.partner_id, "partner_id")
+        if request.depth < 0 or request.depth > env.MAX_DEPTH:
+            raise InvalidArgument.single("depth", f"must be between 0 and {env.MAX_DEPTH}")
+        graph = await env.environment(self.db, partner_id, request.depth or 1)
+        kinds = {"partner": pb.EnvironmentNode.KIND_PARTNER, "person": pb.EnvironmentNode.KIND_PERSON}
+        return pb.Environment(
+            nodes=[
+                pb.EnvironmentNode(kind=kinds[n.kind], id=str(n.id), name=n.name, distance=n.distance)
+                for n in graph.nodes
+            ],
+            edges=[
+                pb.EnvironmentEdge(from_id=str(e.from_id), to_id=str(e.to_id), kind=e.kind, note=e.note)
+                for e in graph.edges
+            ],
         )
 
     async def FindOrCreateByShopCustomer(

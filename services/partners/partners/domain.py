@@ -8,6 +8,7 @@ from enum import StrEnum
 from crm_platform.contacts import normalize_email, normalize_phone
 from crm_platform.errors import InvalidArgument, Violations
 from crm_platform.text import fold, latin
+from partners.matching import name_key
 
 MAX_NAME = 300
 MAX_TAG = 60
@@ -59,6 +60,10 @@ class PartnerData:
     @property
     def name_latin(self) -> str:
         return latin(self.name)
+
+    @property
+    def name_key(self) -> str:
+        return name_key(self.name)
 
 
 def _check_short(violations: Violations, field_name: str, value: str) -> str:
@@ -304,3 +309,81 @@ def contact_query(phone: str, email: str, default_phone_region: str) -> tuple[Co
     if phone.strip():
         return ContactKind.PHONE, normalize_phone(phone, "phone", default_phone_region)
     raise InvalidArgument.single("phone", "a phone or an e-mail is required")
+
+
+class DecisionRole(StrEnum):
+    UNSPECIFIED = "unspecified"
+    DECISION_MAKER = "decision_maker"
+    INFLUENCER = "influencer"
+    USER = "user"
+    GATEKEEPER = "gatekeeper"
+    INITIATOR = "initiator"
+
+
+class PartnerRelationKind(StrEnum):
+    PARENT_OF = "parent_of"
+    DEALER_OF = "dealer_of"
+    COMPETITOR_OF = "competitor_of"
+    SUPPLIER_OF = "supplier_of"
+    CARRIER_OF = "carrier_of"
+    PARTNER_OF = "partner_of"
+    SUBCONTRACTOR_OF = "subcontractor_of"
+
+
+class PersonRelationKind(StrEnum):
+    KNOWS = "knows"
+    REPORTS_TO = "reports_to"
+    INFLUENCES = "influences"
+
+
+MAX_PERSONS = 50
+MAX_NOTE = 500
+
+
+@dataclass(frozen=True)
+class PersonData:
+    name: str
+    contacts: tuple[Contact, ...]
+    position: str = ""
+    decision_role: DecisionRole = DecisionRole.UNSPECIFIED
+
+
+def validate_person(
+    *,
+    name: str,
+    contacts: list[Contact],
+    position: str,
+    decision_role: DecisionRole,
+    default_phone_region: str,
+    prefix: str,
+) -> PersonData:
+    v = Violations()
+    clean_name = " ".join(name.split())
+    if not clean_name:
+        v.add(f"{prefix}.name", "must not be empty")
+    elif len(clean_name) > MAX_NAME:
+        v.add(f"{prefix}.name", f"longer than {MAX_NAME} characters")
+    if len(contacts) > MAX_CONTACTS:
+        v.add(f"{prefix}.contacts", f"at most {MAX_CONTACTS} contacts")
+    clean_contacts: list[Contact] = []
+    for i, contact in enumerate(contacts):
+        try:
+            clean_contacts.append(_normalize_contact(contact, f"{prefix}.contacts[{i}].value", default_phone_region))
+        except InvalidArgument as exc:
+            for violation in exc.violations:
+                v.add(violation.field, violation.description)
+    data = PersonData(
+        name=clean_name,
+        contacts=tuple(clean_contacts),
+        position=_check_short(v, f"{prefix}.position", position),
+        decision_role=decision_role,
+    )
+    v.raise_if_any()
+    return data
+
+
+def check_note(note: str, field_name: str = "note") -> str:
+    note = " ".join(note.split())
+    if len(note) > MAX_NOTE:
+        raise InvalidArgument.single(field_name, f"longer than {MAX_NOTE} characters")
+    return note

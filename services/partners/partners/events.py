@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from crm_platform.events import DomainEvent
 
@@ -39,7 +39,33 @@ class PartnerRegistered(PartnerEvent):
     tags: list[str]
     source: str
     contacts: list[ContactPoint]
+    tax_ids: list[str] = Field(default_factory=list)
+    lead_id: uuid.UUID | None = None
     registered_at: datetime
+    version: int
+
+
+class PartnerUpdated(PartnerEvent):
+    TYPE: ClassVar[str] = "crm.partners.partner.updated"
+
+    name: str
+    roles: list[str]
+    manager_id: str
+    segment: str
+    region: str
+    tags: list[str]
+    source: str
+    contacts: list[ContactPoint]
+    tax_ids: list[str] = Field(default_factory=list)
+    lead_id: uuid.UUID | None = None
+    updated_at: datetime
+    version: int
+
+
+class PartnerMerged(PartnerEvent):
+    TYPE: ClassVar[str] = "crm.partners.partner.merged"
+
+    merged_ids: list[uuid.UUID]
     version: int
 
 
@@ -65,4 +91,4 @@ class LeadCreated(LeadEvent):
     created_at: datetime
 
 
-PUBLISHED: list[type[DomainEvent]] = [PartnerRegistered, LeadCreated]
+PUBLISHED: list[type[DomainEvent]] = [PartnerRegistered, PartnerUpdated, PartnerMerged, LeadCreated]

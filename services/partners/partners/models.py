@@ -34,12 +34,20 @@ class PartnerRow(PartnersTable, table=True):
             postgresql_using="gin",
             postgresql_ops={"name_latin": "gin_trgm_ops"},
         ),
+        Index(
+            "ix_partner_name_key_trgm",
+            "name_key",
+            postgresql_using="gist",
+            postgresql_ops={"name_key": "gist_trgm_ops"},
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(sa_column=Column(String(300), nullable=False))
     name_folded: str = Field(sa_column=Column(String(300), nullable=False))
     name_latin: str = Field(sa_column=Column(String(600), nullable=False))
+    # The name as duplicate control compares it: legal-form words dropped, Latin, spelling variants squashed.
+    name_key: str = Field(default="", sa_column=Column(String(600), nullable=False, server_default=""))
     roles: list[str] = Field(sa_column=Column(ARRAY(String(20)), nullable=False))
     manager_id: str = Field(default="", sa_column=Column(String(120), nullable=False, index=True))
     segment: str = Field(default="", sa_column=Column(String(120), nullable=False, index=True))
@@ -145,3 +153,74 @@ class LeadRow(PartnersTable, table=True):
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class PartnerAliasRow(PartnersTable, table=True):
+    """A partner merged into another: its id keeps answering with the survivor."""
+
+    __tablename__ = "partner_alias"
+
+    merged_id: uuid.UUID = Field(primary_key=True)
+    survivor_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("partner.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    merged_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class CounterpartyRow(PartnersTable, table=True):
+    """A legal person (or sole trader, or natural person) a partner trades through."""
+
+    __tablename__ = "counterparty"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    partner_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("partner.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    legal_form: str = Field(sa_column=Column(String(20), nullable=False))
+    country: str = Field(sa_column=Column(String(2), nullable=False))
+    full_name: str = Field(sa_column=Column(String(500), nullable=False))
+    short_name: str = Field(default="", sa_column=Column(String(300), nullable=False))
+    tax_id: str = Field(default="", sa_column=Column(String(12), nullable=False, index=True))
+    kpp: str = Field(default="", sa_column=Column(String(9), nullable=False))
+    legal_address: dict[str, str] | None = Field(default=None, sa_column=Column(JSONB))
+    register_status: str = Field(default="", sa_column=Column(String(20), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class BankAccountRow(PartnersTable, table=True):
+    __tablename__ = "bank_account"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    counterparty_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("counterparty.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    iban: str = Field(default="", sa_column=Column(String(34), nullable=False))
+    account: str = Field(default="", sa_column=Column(String(20), nullable=False))
+    bic: str = Field(default="", sa_column=Column(String(9), nullable=False))
+    bank_name: str = Field(default="", sa_column=Column(String(300), nullable=False))
+    currency: str = Field(default="", sa_column=Column(String(3), nullable=False))
+    main: bool = False
+
+
+class PartnerRelationRow(PartnersTable, table=True):
+    __tablename__ = "partner_relation"
+
+    from_id: uuid.UUID = Field(sa_column=Column(ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True))
+    to_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
+    kind: str = Field(sa_column=Column(String(30), primary_key=True))
+    note: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class PersonRelationRow(PartnersTable, table=True):
+    __tablename__ = "person_relation"
+
+    from_id: uuid.UUID = Field(sa_column=Column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True))
+    to_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
+    kind: str = Field(sa_column=Column(String(30), primary_key=True))
+    note: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import func, literal, or_, select, text, tuple_
+from sqlalchemy import delete, func, literal, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_platform.clock import utcnow
 from crm_platform.paging import PageToken
 from crm_platform.text import fold, latin
-from partners.domain import OPEN_LEAD_STATES, Contact, ContactKind, LeadData, PartnerData, PartnerRole
+from partners.domain import OPEN_LEAD_STATES, Contact, ContactKind, LeadData, PartnerData, PartnerRole, PersonData
+from partners.legal import CounterpartyData
 from partners.models import (
+    BankAccountRow,
     ContactRow,
+    CounterpartyRow,
     LeadRow,
+    PartnerAliasRow,
+    PartnerRelationRow,
     PartnerRow,
     PersonContactRow,
     PersonLinkRow,
+    PersonRelationRow,
     PersonRow,
     ShopCustomerRow,
 )
@@ -34,9 +42,16 @@ class PartnerFilter:
 
 
 @dataclass(frozen=True)
+class StoredCounterparty:
+    row: CounterpartyRow
+    accounts: list[BankAccountRow]
+
+
+@dataclass(frozen=True)
 class StoredPartner:
     row: PartnerRow
     contacts: list[ContactRow]
+    counterparties: list[StoredCounterparty] = field(default_factory=list)
 
 
 class PartnerRepository:
@@ -48,9 +63,44 @@ class PartnerRepository:
         row = (await self.session.execute(query)).scalars().first()
         return None if row is None else await self._with_contacts(row)
 
-    async def get(self, partner_id: uuid.UUID) -> StoredPartner | None:
-        row = await self.session.get(PartnerRow, partner_id)
-        return None if row is None else await self._with_contacts(row)
+    async def get(self, partner_id: uuid.UUID, *, for_update: bool = False) -> StoredPartner | None:
+        row = await self.session.get(PartnerRow, partner_id, with_for_update=for_update, populate_existing=for_update)
+        if row is None:
+            return None
+        stored = await self._with_contacts(row)
+        counterparties = await CounterpartyRepository(self.session).of_partners([row.id])
+        return StoredPartner(row, stored.contacts, counterparties.get(row.id, []))
+
+    async def survivor_of(self, merged_id: uuid.UUID) -> uuid.UUID | None:
+        query = select(PartnerAliasRow.survivor_id).where(PartnerAliasRow.merged_id == merged_id)
+        return (await self.session.execute(query)).scalar()
+
+    async def update(self, row: PartnerRow, data: PartnerData) -> StoredPartner:
+        row.name = data.name
+        row.name_folded = data.name_folded
+        row.name_latin = data.name_latin
+        row.name_key = data.name_key
+        row.roles = [r.value for r in data.roles]
+        row.manager_id = data.manager_id
+        row.segment = data.segment
+        row.region = data.region
+        row.tags = list(data.tags)
+        row.source = data.source
+        row.version += 1
+        row.updated_at = utcnow()
+        await self.session.execute(delete(ContactRow).where(ContactRow.partner_id == row.id))
+        contacts = self._contact_rows(row.id, data.contacts)
+        self.session.add_all(contacts)
+        await self.session.flush()
+        return await self.get(row.id)  # type: ignore[return-value]
+
+    def _contact_rows(self, partner_id: uuid.UUID, contacts: tuple[Contact, ...]) -> list[ContactRow]:
+        return [
+            ContactRow(
+                partner_id=partner_id, position=i, kind=c.kind.value, value=c.value, label=c.label, address=c.address
+            )
+            for i, c in enumerate(contacts)
+        ]
 
     async def add(
         self, data: PartnerData, *, request_id: str | None, lead_id: uuid.UUID | None = None
@@ -60,6 +110,7 @@ class PartnerRepository:
             name=data.name,
             name_folded=data.name_folded,
             name_latin=data.name_latin,
+            name_key=data.name_key,
             roles=[r.value for r in data.roles],
             manager_id=data.manager_id,
             segment=data.segment,
@@ -70,17 +121,7 @@ class PartnerRepository:
         )
         self.session.add(row)
         await self.session.flush()  # the contacts' foreign key needs the partner row first
-        contacts = [
-            ContactRow(
-                partner_id=row.id,
-                position=i,
-                kind=c.kind.value,
-                value=c.value,
-                label=c.label,
-                address=c.address,
-            )
-            for i, c in enumerate(data.contacts)
-        ]
+        contacts = self._contact_rows(row.id, data.contacts)
         self.session.add_all(contacts)
         await self.session.flush()
         return StoredPartner(row, contacts)
@@ -112,7 +153,8 @@ class PartnerRepository:
         query = query.order_by(name_key, PartnerRow.id).limit(limit)
         rows = list((await self.session.execute(query)).scalars().all())
         contacts = await self._contacts_of([r.id for r in rows])
-        return [StoredPartner(r, contacts.get(r.id, [])) for r in rows]
+        counterparties = await CounterpartyRepository(self.session).of_partners([r.id for r in rows])
+        return [StoredPartner(r, contacts.get(r.id, []), counterparties.get(r.id, [])) for r in rows]
 
     async def _with_contacts(self, row: PartnerRow) -> StoredPartner:
         return StoredPartner(row, (await self._contacts_of([row.id])).get(row.id, []))
@@ -244,3 +286,316 @@ class LeadRepository:
 
 def contact_of(row: ContactRow) -> Contact:
     return Contact(ContactKind(row.kind), row.value, row.label, row.address)
+
+
+class CounterpartyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, partner_id: uuid.UUID, data: CounterpartyData) -> StoredCounterparty:
+        row = CounterpartyRow(
+            partner_id=partner_id,
+            legal_form=data.legal_form.value,
+            country=data.country,
+            full_name=data.full_name,
+            short_name=data.short_name,
+            tax_id=data.tax_id,
+            kpp=data.kpp,
+            legal_address=data.legal_address,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        accounts = [
+            BankAccountRow(
+                counterparty_id=row.id,
+                iban=a.iban,
+                account=a.account,
+                bic=a.bic,
+                bank_name=a.bank_name,
+                currency=a.currency,
+                main=a.main,
+            )
+            for a in data.bank_accounts
+        ]
+        self.session.add_all(accounts)
+        await self.session.flush()
+        return StoredCounterparty(row, accounts)
+
+    async def of_partners(self, partner_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[StoredCounterparty]]:
+        if not partner_ids:
+            return {}
+        query = (
+            select(CounterpartyRow)
+            .where(CounterpartyRow.partner_id.in_(partner_ids))  # type: ignore[attr-defined]
+            .order_by(CounterpartyRow.created_at, CounterpartyRow.id)
+        )
+        rows = list((await self.session.execute(query)).scalars().all())
+        accounts: dict[uuid.UUID, list[BankAccountRow]] = {}
+        if rows:
+            account_query = (
+                select(BankAccountRow)
+                .where(BankAccountRow.counterparty_id.in_([r.id for r in rows]))  # type: ignore[attr-defined]
+                .order_by(BankAccountRow.main.desc(), BankAccountRow.id)  # type: ignore[attr-defined]
+            )
+            for account in (await self.session.execute(account_query)).scalars().all():
+                accounts.setdefault(account.counterparty_id, []).append(account)
+        found: dict[uuid.UUID, list[StoredCounterparty]] = {}
+        for row in rows:
+            found.setdefault(row.partner_id, []).append(StoredCounterparty(row, accounts.get(row.id, [])))
+        return found
+
+
+@dataclass(frozen=True)
+class StoredPerson:
+    row: PersonRow
+    contacts: list[PersonContactRow]
+    links: list[PersonLinkRow]
+
+
+class PersonRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, data: PersonData) -> PersonRow:
+        row = PersonRow(name=data.name, name_folded=fold(data.name))
+        self.session.add(row)
+        await self.session.flush()
+        self.session.add_all(
+            PersonContactRow(
+                person_id=row.id, position=i, kind=c.kind.value, value=c.value, label=c.label, address=c.address
+            )
+            for i, c in enumerate(data.contacts)
+        )
+        await self.session.flush()
+        return row
+
+    async def link(self, person_id: uuid.UUID, partner_id: uuid.UUID, position: str, decision_role: str) -> None:
+        statement = insert(PersonLinkRow).values(
+            person_id=person_id, partner_id=partner_id, position=position, decision_role=decision_role
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["person_id", "partner_id"],
+            set_={"position": statement.excluded.position, "decision_role": statement.excluded.decision_role},
+        )
+        await self.session.execute(statement)
+
+    async def get(self, person_id: uuid.UUID) -> StoredPerson | None:
+        found = await self._load([person_id])
+        return found[0] if found else None
+
+    async def of_partner(self, partner_id: uuid.UUID) -> list[StoredPerson]:
+        query = (
+            select(PersonLinkRow.person_id)
+            .join(PersonRow, PersonRow.id == PersonLinkRow.person_id)  # type: ignore[arg-type]
+            .where(PersonLinkRow.partner_id == partner_id)
+            .order_by(PersonRow.name_folded, PersonRow.id)
+        )
+        return await self._load(list((await self.session.execute(query)).scalars().all()))
+
+    async def _load(self, ids: list[uuid.UUID]) -> list[StoredPerson]:
+        if not ids:
+            return []
+        rows = {r.id: r for r in (await self.session.execute(select(PersonRow).where(PersonRow.id.in_(ids)))).scalars()}  # type: ignore[attr-defined]
+        contacts: dict[uuid.UUID, list[PersonContactRow]] = {}
+        query = select(PersonContactRow).where(PersonContactRow.person_id.in_(ids)).order_by(PersonContactRow.position)  # type: ignore[attr-defined]
+        for contact in (await self.session.execute(query)).scalars():
+            contacts.setdefault(contact.person_id, []).append(contact)
+        links: dict[uuid.UUID, list[PersonLinkRow]] = {}
+        link_query = select(PersonLinkRow).where(PersonLinkRow.person_id.in_(ids)).order_by(PersonLinkRow.partner_id)  # type: ignore[attr-defined]
+        for link in (await self.session.execute(link_query)).scalars():
+            links.setdefault(link.person_id, []).append(link)
+        return [StoredPerson(rows[i], contacts.get(i, []), links.get(i, [])) for i in ids if i in rows]
+
+
+@dataclass(frozen=True)
+class Edge:
+    from_id: uuid.UUID
+    to_id: uuid.UUID
+    kind: str
+    note: str
+
+
+class RelationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def relate_partners(self, from_id: uuid.UUID, to_id: uuid.UUID, kind: str, note: str) -> bool:
+        statement = (
+            insert(PartnerRelationRow)
+            .values(from_id=from_id, to_id=to_id, kind=kind, note=note, created_at=utcnow())
+            .on_conflict_do_nothing()
+            .returning(PartnerRelationRow.from_id)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def relate_persons(self, from_id: uuid.UUID, to_id: uuid.UUID, kind: str, note: str) -> bool:
+        statement = (
+            insert(PersonRelationRow)
+            .values(from_id=from_id, to_id=to_id, kind=kind, note=note, created_at=utcnow())
+            .on_conflict_do_nothing()
+            .returning(PersonRelationRow.from_id)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def partner_edges(self, ids: set[uuid.UUID]) -> list[Edge]:
+        query = select(PartnerRelationRow).where(
+            or_(PartnerRelationRow.from_id.in_(ids), PartnerRelationRow.to_id.in_(ids))  # type: ignore[attr-defined]
+        )
+        return [Edge(r.from_id, r.to_id, r.kind, r.note) for r in (await self.session.execute(query)).scalars()]
+
+    async def person_links(self, partner_ids: set[uuid.UUID], person_ids: set[uuid.UUID]) -> list[Edge]:
+        query = select(PersonLinkRow).where(
+            or_(PersonLinkRow.partner_id.in_(partner_ids), PersonLinkRow.person_id.in_(person_ids))  # type: ignore[attr-defined]
+        )
+        return [
+            Edge(r.person_id, r.partner_id, "works_at", r.position)
+            for r in (await self.session.execute(query)).scalars()
+        ]
+
+    async def person_edges(self, ids: set[uuid.UUID]) -> list[Edge]:
+        query = select(PersonRelationRow).where(
+            or_(PersonRelationRow.from_id.in_(ids), PersonRelationRow.to_id.in_(ids))  # type: ignore[attr-defined]
+        )
+        return [Edge(r.from_id, r.to_id, r.kind, r.note) for r in (await self.session.execute(query)).scalars()]
+
+    async def names(self, partner_ids: set[uuid.UUID], person_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+        found: dict[uuid.UUID, str] = {}
+        if partner_ids:
+            query = select(PartnerRow.id, PartnerRow.name).where(PartnerRow.id.in_(partner_ids))  # type: ignore[attr-defined]
+            found.update({r.id: r.name for r in (await self.session.execute(query)).all()})
+        if person_ids:
+            query = select(PersonRow.id, PersonRow.name).where(PersonRow.id.in_(person_ids))  # type: ignore[attr-defined]
+            found.update({r.id: r.name for r in (await self.session.execute(query)).all()})
+        return found
+
+
+@dataclass(frozen=True)
+class NameHit:
+    id: uuid.UUID
+    name: str
+    name_key: str
+
+
+class DuplicateRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_tax_ids(self, tax_ids: list[str]) -> list[NamedId]:
+        if not tax_ids:
+            return []
+        query = (
+            select(PartnerRow.id, PartnerRow.name)
+            .join(CounterpartyRow, CounterpartyRow.partner_id == PartnerRow.id)  # type: ignore[arg-type]
+            .where(CounterpartyRow.tax_id.in_(tax_ids))  # type: ignore[attr-defined]
+            .distinct()
+            .limit(50)
+        )
+        return [NamedId(r.id, r.name) for r in (await self.session.execute(query)).all()]
+
+    async def by_contacts(self, kind: ContactKind, values: list[str]) -> list[NamedId]:
+        if not values:
+            return []
+        query = (
+            select(PartnerRow.id, PartnerRow.name)
+            .join(ContactRow, ContactRow.partner_id == PartnerRow.id)  # type: ignore[arg-type]
+            .where(ContactRow.kind == kind.value, func.lower(ContactRow.value).in_([v.lower() for v in values]))
+            .distinct()
+            .limit(50)
+        )
+        return [NamedId(r.id, r.name) for r in (await self.session.execute(query)).all()]
+
+    async def by_name(self, key: str, *, limit: int = 20) -> list[NameHit]:
+        """Stored names nearest to the key by trigram distance (the GiST index answers)."""
+        if not key:
+            return []
+        query = text(
+            "SELECT id, name, name_key FROM partner WHERE name_key <-> :key < :distance "
+            "ORDER BY name_key <-> :key LIMIT :limit"
+        )
+        rows = await self.session.execute(query, {"key": key, "distance": 0.75, "limit": limit})
+        return [NameHit(r.id, r.name, r.name_key) for r in rows.all()]
+
+
+class MergeRepository:
+    """Re-points everything of the merged partners to the survivor, then deletes them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def merge(self, survivor: uuid.UUID, merged: list[uuid.UUID]) -> None:
+        s = self.session
+        for table in (CounterpartyRow, ShopCustomerRow):
+            await s.execute(update(table).where(table.partner_id.in_(merged)).values(partner_id=survivor))  # type: ignore[attr-defined]
+        await s.execute(update(LeadRow).where(LeadRow.partner_id.in_(merged)).values(partner_id=survivor))  # type: ignore[union-attr]
+        position = (
+            await s.execute(
+                select(func.coalesce(func.max(ContactRow.position), -1)).where(ContactRow.partner_id == survivor)
+            )
+        ).scalar_one()
+        existing = {
+            (k, v.lower())
+            for k, v in (
+                await s.execute(select(ContactRow.kind, ContactRow.value).where(ContactRow.partner_id == survivor))
+            ).all()
+        }
+        moved = (
+            (
+                await s.execute(
+                    select(ContactRow).where(ContactRow.partner_id.in_(merged)).order_by(ContactRow.position)
+                )  # type: ignore[attr-defined]
+            )
+            .scalars()
+            .all()
+        )
+        for contact in moved:
+            if (contact.kind, contact.value.lower()) in existing:
+                continue
+            existing.add((contact.kind, contact.value.lower()))
+            position += 1
+            s.add(
+                ContactRow(
+                    partner_id=survivor,
+                    position=position,
+                    kind=contact.kind,
+                    value=contact.value,
+                    label=contact.label,
+                    address=contact.address,
+                )
+            )
+        await s.execute(
+            text(
+                "INSERT INTO person_link (person_id, partner_id, position, decision_role) "
+                "SELECT person_id, :survivor, position, decision_role FROM person_link WHERE partner_id = ANY(:merged) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"survivor": survivor, "merged": merged},
+        )
+        # Relations of a merged partner become the survivor's; ones between merged partners vanish.
+        await s.execute(
+            text(
+                "INSERT INTO partner_relation (from_id, to_id, kind, note, created_at) "
+                "SELECT CASE WHEN from_id = ANY(:merged) THEN (:survivor)::uuid ELSE from_id END, "
+                "CASE WHEN to_id = ANY(:merged) THEN (:survivor)::uuid ELSE to_id END, kind, note, created_at "
+                "FROM partner_relation WHERE (from_id = ANY(:merged) OR to_id = ANY(:merged)) "
+                "AND NOT ((from_id = ANY(:merged) OR from_id = :survivor) "
+                "AND (to_id = ANY(:merged) OR to_id = :survivor)) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"survivor": survivor, "merged": merged},
+        )
+        await s.execute(
+            update(PartnerAliasRow).where(PartnerAliasRow.survivor_id.in_(merged)).values(survivor_id=survivor)
+        )  # type: ignore[attr-defined]
+        # The survivor keeps its own lead, else takes one of the merged partners' leads.
+        lead_query = select(PartnerRow.lead_id).where(PartnerRow.id.in_(merged), PartnerRow.lead_id.is_not(None))  # type: ignore[attr-defined,union-attr]
+        inherited = (await s.execute(lead_query.limit(1))).scalar()
+        if inherited is not None:
+            await s.execute(
+                update(PartnerRow)
+                .where(PartnerRow.id == survivor, PartnerRow.lead_id.is_(None))  # type: ignore[union-attr]
+                .values(lead_id=inherited)
+            )
+        await s.flush()
+        await s.execute(delete(PartnerRow).where(PartnerRow.id.in_(merged)))  # type: ignore[attr-defined]
+        s.add_all(PartnerAliasRow(merged_id=m, survivor_id=survivor) for m in merged)
+        await s.flush()
