@@ -445,7 +445,7 @@ class PricingApi(pb_grpc.PricingServiceServicer):
                     quantity=_plain(r.line.quantity),
                     price=_money(r.line.price, cur),
                     amount=_money(r.amount, cur),
-                    discount_percent=_plain(r.line.discount_percent),
+                    discount_percent=_plain(r.line.discount_percent.normalize()),
                     discount=_money(r.discount, cur),
                     vat_rate=_plain(r.line.vat_rate.normalize()),
                     vat=_money(r.vat, cur),

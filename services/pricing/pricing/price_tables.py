@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -30,6 +31,7 @@ from pricing.repository import (
 )
 
 Series = tuple[list[date], list[Decimal]]
+SEGMENT_TTL_SECONDS = 2.0
 
 
 @dataclass
@@ -70,7 +72,7 @@ class PriceTables:
         self._skus: dict[str, uuid.UUID] = {}
         self._rates: dict[tuple[str, str, date], tuple[Decimal, date] | None] = {}
         self._agreements: dict[uuid.UUID, AgreementRow] | None = None
-        self._segments: dict[uuid.UUID, str | None] = {}
+        self._segments: dict[uuid.UUID, tuple[str | None, float]] = {}
 
     # ------------------------------------------------------------ invalidation
 
@@ -188,7 +190,15 @@ class PriceTables:
         return found
 
     async def agreement(self, agreement_id: uuid.UUID) -> AgreementRow | None:
-        return (await self._all_agreements()).get(agreement_id)
+        """By id; drafts are created without an event, so a miss is looked up."""
+        agreements = await self._all_agreements()
+        if agreement_id not in agreements:
+            async with self.db.reading() as session:
+                found = await AgreementRepository(session).get(agreement_id)
+            if found is None:
+                return None
+            agreements[agreement_id] = found
+        return agreements[agreement_id]
 
     async def agreement_for(self, partner_id: uuid.UUID, on: date) -> AgreementRow | None:
         """The partner's individual agreement in force, else its segment's typical one."""
@@ -218,10 +228,16 @@ class PriceTables:
         return max(mine, key=lambda a: a.valid_from, default=None)
 
     async def segment_of(self, partner_id: uuid.UUID) -> str | None:
-        if partner_id not in self._segments:
+        # Partners' events reach the invalidation reader and the consumer independently,
+        # so an entry may be refreshed before the consumer committed: entries also expire.
+        cached = self._segments.get(partner_id)
+        now = time.monotonic()
+        if cached is None or cached[1] < now:
             async with self.db.reading() as session:
-                self._segments[partner_id] = await KnownPartnerRepository(session).segment_of(partner_id)
-        return self._segments[partner_id]
+                segment = await KnownPartnerRepository(session).segment_of(partner_id)
+            cached = (segment, now + SEGMENT_TTL_SECONDS)
+            self._segments[partner_id] = cached
+        return cached[0]
 
     async def _all_agreements(self) -> dict[uuid.UUID, AgreementRow]:
         if self._agreements is None:
