@@ -245,7 +245,7 @@ class ClaimRegistered(DomainEvent):
     KEY_FIELD: ClassVar[str] = "claim_id"
 
     claim_id: uuid.UUID
-    number: str = ""
+    number: str | int = ""
     partner_id: uuid.UUID | None = None
 
 
