@@ -76,7 +76,7 @@ def product_out(row: ProductRow) -> pb.Product:
         name=row.name,
         unit=row.unit,
         vat_rate=_plain(row.vat_rate.normalize()),
-        cost=money_out(M, Money(row.cost, row.cost_currency)),
+        cost=money_out(M, Money(price_plain(row.cost), row.cost_currency)),
         created_at=timestamp_out(row.created_at),
     )
 
@@ -177,7 +177,7 @@ def _terms_in(message: pb.AgreementTerms) -> dict[str, object]:
 
 def _product_ref(product_id: str, sku: str, field: str) -> tuple[uuid.UUID | None, str]:
     if product_id:
-        return parse_id(product_id, f"{field}.product_id"), ""
+        return parse_id(product_id, f"{field}.product_id" if field else "id"), ""
     if not sku.strip():
         raise InvalidArgument.single(f"{field}.product_id", "a product id or SKU is required")
     return None, sku.strip()
@@ -223,6 +223,8 @@ class PricingApi(pb_grpc.PricingServiceServicer):
         return product_out(await catalogue.create_product(self.db, row, request_id))
 
     async def GetProduct(self, request: pb.GetProductRequest, context: ServicerContext) -> pb.Product:
+        if not request.id and not request.sku.strip():
+            raise InvalidArgument.single("id", "a product id or SKU is required")
         product_id, sku = _product_ref(request.id, request.sku, "")
         async with self.db.reading() as session:
             repo = ProductRepository(session)

@@ -85,12 +85,18 @@ def read_csv(content: bytes) -> list[FileRow]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = content.decode("cp1251")
+        try:
+            text = content.decode("cp1251")
+        except UnicodeDecodeError:
+            raise InvalidArgument.single("content", "neither UTF-8 nor Windows-1251 text") from None
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return _rows([list(r) for r in csv.reader(io.StringIO(text), dialect)])
+    try:
+        return _rows([list(r) for r in csv.reader(io.StringIO(text), dialect)])
+    except csv.Error as exc:
+        raise InvalidArgument.single("content", f"not a CSV file: {exc}") from None
 
 
 def read_xlsx(content: bytes) -> list[FileRow]:

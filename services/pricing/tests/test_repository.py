@@ -1,0 +1,84 @@
+"""Handlers and queries against PostgreSQL: partner segments by version, derived recalculation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from crm_platform.db import Database
+from crm_platform.events import Envelope
+from crm_platform.testing import Databases
+from pricing.events import PartnerRegistered, PartnerUpdated, partner_registered, partner_updated
+from pricing.models import PriceTypeRow, ProductRow
+from pricing.price_types import recalculate
+from pricing.repository import KnownPartnerRepository, PriceRepository
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+
+@pytest.fixture
+async def db(databases: Databases) -> AsyncIterator[Database]:
+    database = Database(await databases.migrated("pricing_repo", MIGRATIONS))
+    yield database
+    await database.dispose()
+
+
+async def test_an_older_partner_event_does_not_overwrite_a_newer_segment(db: Database) -> None:
+    partner_id = uuid.uuid4()
+    newer = PartnerUpdated(partner_id=partner_id, segment="Дилери", version=3)
+    older = PartnerRegistered(partner_id=partner_id, segment="Роздріб", version=1)
+    async with db.transaction() as session:
+        await partner_updated(session, newer, Envelope.wrap(newer, source="crm/partners"))
+    async with db.transaction() as session:
+        await partner_registered(session, older, Envelope.wrap(older, source="crm/partners"))
+    async with db.reading() as session:
+        assert await KnownPartnerRepository(session).segment_of(partner_id) == "Дилери"
+
+
+async def test_recalculation_follows_a_chain_for_every_date(db: Database) -> None:
+    async with db.transaction() as session:
+        item = ProductRow(
+            sku=f"T-{uuid.uuid4().hex[:6]}",
+            name="Тест",
+            name_folded="тест",
+            unit="шт",
+            vat_rate=Decimal(20),
+            cost=Decimal(1),
+            cost_currency="UAH",
+        )
+        base = PriceTypeRow(name="База", currency="UAH")
+        session.add_all([item, base])
+        await session.flush()
+        first = PriceTypeRow(
+            name="Перша",
+            currency="UAH",
+            base_id=base.id,
+            markup_percent=Decimal(10),
+            rounding_step=Decimal(1),
+            rounding_mode="up",
+        )
+        session.add(first)
+        await session.flush()
+        second = PriceTypeRow(
+            name="Друга",
+            currency="UAH",
+            base_id=first.id,
+            markup_percent=Decimal(-50),
+            rounding_step=Decimal("0.01"),
+            rounding_mode="half_up",
+        )
+        session.add(second)
+        await session.flush()
+        prices = PriceRepository(session)
+        await prices.upsert(base.id, date(2026, 1, 1), [(item.id, Decimal("10.01"))])
+        await prices.upsert(base.id, date(2026, 2, 1), [(item.id, Decimal("20"))])
+        written = await recalculate(session, {base.id}, None, include_roots=False)
+    assert list(written) == [first.id, second.id]
+    async with db.reading() as session:
+        rows = sorted((on, amount) for _, on, amount in await PriceRepository(session).rows_of(second.id, None))
+    assert rows == [(date(2026, 1, 1), Decimal("6.0000")), (date(2026, 2, 1), Decimal("11.0000"))]
