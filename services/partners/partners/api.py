@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+from datetime import datetime
+
 from crm.common.v1 import common_pb2
 from crm.partners.v1 import partners_pb2 as pb
 from crm.partners.v1 import partners_pb2_grpc as pb_grpc
@@ -15,6 +19,7 @@ from crm_platform.ids import parse_id
 from crm_platform.paging import PageToken, page_size
 from crm_platform.proto_codec import enum_in, enum_out
 from partners import environment as env
+from partners import leads
 from partners.changes import merge_partners, update_partner
 from partners.codec import (
     candidate_out,
@@ -28,11 +33,13 @@ from partners.codec import (
     person_out,
 )
 from partners.domain import (
+    LeadState,
     PartnerRelationKind,
     PartnerRole,
     PersonRelationKind,
     check_note,
     contact_query,
+    lost_reason,
     validate_lead,
     validate_shop_customer,
 )
@@ -43,6 +50,7 @@ from partners.registration import Registration, register_partner
 from partners.repository import (
     ContactLookup,
     CounterpartyRepository,
+    LeadFilter,
     LeadRepository,
     PartnerFilter,
     PartnerRepository,
@@ -346,6 +354,125 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
         if row is None:
             raise NotFound(f"lead {lead_id} not found")
         return lead_out(row)
+
+    async def ListLeads(self, request: pb.ListLeadsRequest, context: ServicerContext) -> pb.ListLeadsResponse:
+        size = page_size(request.page.page_size)
+        after = _lead_cursor(request.page.page_token)
+        flt = _lead_filter(request.filter)
+        async with self.db.reading() as session:
+            found = await LeadRepository(session).list(flt, limit=size + 1, after=after)
+        page = found[:size]
+        next_token = ""
+        if len(found) > size:
+            next_token = PageToken(page[-1].created_at.isoformat(), page[-1].id).encode()
+        return pb.ListLeadsResponse(
+            leads=[lead_out(r) for r in page], page=common_pb2.PageResponse(next_page_token=next_token, total_size=-1)
+        )
+
+    async def GetLeadBoard(self, request: pb.GetLeadBoardRequest, context: ServicerContext) -> pb.LeadBoard:
+        if request.per_column < 0 or request.per_column > MAX_PER_COLUMN:
+            raise InvalidArgument.single("per_column", f"must be between 0 and {MAX_PER_COLUMN}")
+        per_column = request.per_column or 20
+        flt = _lead_filter(request.filter)
+        states = [LeadState(s) for s in flt.states] if flt.states else list(LeadState)
+        columns = []
+        async with self.db.reading() as session:
+            repo = LeadRepository(session)
+            counts = await repo.count_by_state(flt)
+            for state in states:
+                column_filter = dataclasses.replace(flt, states=(state.value,))
+                leads = await repo.list(column_filter, limit=per_column, after=None)
+                columns.append(
+                    pb.LeadColumn(
+                        state=enum_out(state, pb.LeadState, "LEAD_STATE_"),
+                        count=counts.get(state.value, 0),
+                        leads=[lead_out(r) for r in leads],
+                    )
+                )
+        return pb.LeadBoard(columns=columns)
+
+    async def TakeLeadInWork(self, request: pb.TakeLeadInWorkRequest, context: ServicerContext) -> pb.Lead:
+        lead_id = parse_id(request.id, "id")
+        responsible = request.responsible_id.strip()
+        if len(responsible) > 120:
+            raise InvalidArgument.single("responsible_id", "longer than 120 characters")
+        row = await leads.take_in_work(
+            self.db, lead_id, responsible_id=responsible, expected_version=_version(request.expected_version)
+        )
+        return lead_out(row)
+
+    async def LoseLead(self, request: pb.LoseLeadRequest, context: ServicerContext) -> pb.Lead:
+        lead_id = parse_id(request.id, "id")
+        reason, comment = lost_reason(request.reason, request.comment)
+        row = await leads.lose(
+            self.db, lead_id, reason=reason, comment=comment, expected_version=_version(request.expected_version)
+        )
+        return lead_out(row)
+
+    async def ConvertLead(self, request: pb.ConvertLeadRequest, context: ServicerContext) -> pb.ConvertLeadResponse:
+        lead_id = parse_id(request.id, "id")
+        existing = parse_id(request.existing_partner_id, "existing_partner_id") if request.existing_partner_id else None
+        draft = None
+        if request.HasField("partner"):
+            if existing is not None:
+                raise InvalidArgument.single("partner", "give either a partner draft or existing_partner_id")
+            draft = partner_in(request.partner, request.default_phone_region or "UA")
+        title = " ".join(request.deal_title.split())
+        if len(title) > 300:
+            raise InvalidArgument.single("deal_title", "longer than 300 characters")
+        done = await leads.convert(
+            self.db,
+            self.cache,
+            lead_id,
+            draft=draft,
+            existing_partner_id=existing,
+            open_deal=request.open_deal,
+            deal_title=title,
+            confirm_duplicates=request.confirm_duplicates,
+        )
+        return pb.ConvertLeadResponse(
+            lead=lead_out(done.lead),
+            partner=partner_out(done.partner) if done.partner else None,
+            duplicates=[candidate_out(c) for c in done.duplicates],
+        )
+
+
+MAX_PER_COLUMN = 100
+
+
+def _version(value: int) -> int:
+    if value < 0:
+        raise InvalidArgument.single("expected_version", "must not be negative")
+    return value
+
+
+def _lead_cursor(token: str) -> tuple[datetime, uuid.UUID] | None:
+    decoded = PageToken.decode(token)
+    if decoded is None:
+        return None
+    try:
+        return datetime.fromisoformat(decoded.key), decoded.id
+    except ValueError:
+        raise InvalidArgument.single("page.page_token", "not a page token this service issued") from None
+
+
+def _lead_filter(message: pb.LeadFilter) -> LeadFilter:
+    states = tuple(
+        dict.fromkeys(
+            enum_in(s, pb.LeadState, "LEAD_STATE_", LeadState, f"filter.states[{i}]").value
+            for i, s in enumerate(message.states)
+        )
+    )
+    for name in ("responsible_id", "source", "tag", "text"):
+        if len(getattr(message, name)) > 120:
+            raise InvalidArgument.single(f"filter.{name}", "longer than 120 characters")
+    return LeadFilter(
+        states=states,
+        responsible_id=message.responsible_id.strip(),
+        source=message.source.strip(),
+        tag=message.tag.strip(),
+        text=message.text.strip(),
+    )
 
 
 SERVICES_ONLY = frozenset({Role.SERVICE, Role.OPS})

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from crm_platform.contacts import normalize_email, normalize_phone
-from crm_platform.errors import InvalidArgument, Violations
+from crm_platform.errors import FailedPrecondition, InvalidArgument, Violations
 from crm_platform.text import fold, latin
 from partners.matching import name_key
 
@@ -387,3 +387,47 @@ def check_note(note: str, field_name: str = "note") -> str:
     if len(note) > MAX_NOTE:
         raise InvalidArgument.single(field_name, f"longer than {MAX_NOTE} characters")
     return note
+
+
+LEAD_TRANSITIONS: dict[LeadState, frozenset[LeadState]] = {
+    LeadState.NEW: frozenset({LeadState.IN_WORK, LeadState.CONVERTED, LeadState.LOST}),
+    LeadState.IN_WORK: frozenset({LeadState.CONVERTED, LeadState.LOST}),
+    LeadState.LOST: frozenset({LeadState.IN_WORK}),  # a lost lead may be taken up again
+    LeadState.CONVERTED: frozenset(),
+}
+
+
+def check_lead_transition(current: LeadState, target: LeadState) -> None:
+    if target not in LEAD_TRANSITIONS[current]:
+        raise FailedPrecondition(f"a {current.value} lead cannot become {target.value}", rule="lead_state")
+
+
+def lost_reason(reason: str, comment: str) -> tuple[str, str]:
+    v = Violations()
+    reason = " ".join(reason.split())
+    if not reason:
+        v.add("reason", "losing a lead needs a reason")
+    elif len(reason) > MAX_NAME:
+        v.add("reason", f"longer than {MAX_NAME} characters")
+    comment = comment.strip()
+    if len(comment) > MAX_SUBJECT:
+        v.add("comment", f"longer than {MAX_SUBJECT} characters")
+    v.raise_if_any()
+    return reason, comment
+
+
+def lead_partner(lead: LeadData) -> PartnerData:
+    """The partner a lead becomes when the caller gives no draft of its own."""
+    contacts = []
+    if lead.phone:
+        contacts.append(Contact(ContactKind.PHONE, lead.phone))
+    if lead.email:
+        contacts.append(Contact(ContactKind.EMAIL, lead.email))
+    return PartnerData(
+        name=lead.company or lead.name or lead.phone or lead.email,
+        roles=(PartnerRole.CLIENT,),
+        manager_id=lead.responsible_id,
+        tags=lead.tags,
+        source=lead.source,
+        contacts=tuple(contacts),
+    )

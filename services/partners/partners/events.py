@@ -91,4 +91,29 @@ class LeadCreated(LeadEvent):
     created_at: datetime
 
 
-PUBLISHED: list[type[DomainEvent]] = [PartnerRegistered, PartnerUpdated, PartnerMerged, LeadCreated]
+class LeadConverted(LeadEvent):
+    TYPE: ClassVar[str] = "crm.partners.lead.converted"
+
+    partner_id: uuid.UUID
+    deal_requested: bool
+    deal_title: str = ""
+    responsible_id: str = ""
+    converted_at: datetime
+
+
+class LeadLost(LeadEvent):
+    TYPE: ClassVar[str] = "crm.partners.lead.lost"
+
+    reason: str
+    comment: str
+    lost_at: datetime
+
+
+PUBLISHED: list[type[DomainEvent]] = [
+    PartnerRegistered,
+    PartnerUpdated,
+    PartnerMerged,
+    LeadCreated,
+    LeadConverted,
+    LeadLost,
+]

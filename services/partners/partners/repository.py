@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import delete, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -252,12 +253,21 @@ class ShopCustomerRepository:
         await self.session.flush()
 
 
+@dataclass(frozen=True)
+class LeadFilter:
+    states: tuple[str, ...] = ()
+    responsible_id: str = ""
+    source: str = ""
+    tag: str = ""
+    text: str = ""
+
+
 class LeadRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def get(self, lead_id: uuid.UUID, *, for_update: bool = False) -> LeadRow | None:
-        return await self.session.get(LeadRow, lead_id, with_for_update=for_update)
+        return await self.session.get(LeadRow, lead_id, with_for_update=for_update, populate_existing=for_update)
 
     async def by_request_id(self, request_id: str) -> LeadRow | None:
         query = select(LeadRow).where(LeadRow.request_id == request_id)
@@ -279,8 +289,39 @@ class LeadRepository:
         await self.session.flush()
         return row
 
-    async def count_by_state(self) -> dict[str, int]:
-        query = select(LeadRow.state, func.count()).group_by(LeadRow.state)
+    def _filtered(self, flt: LeadFilter):  # type: ignore[no-untyped-def]
+        query = select(LeadRow)
+        if flt.states:
+            query = query.where(LeadRow.state.in_(flt.states))  # type: ignore[attr-defined]
+        if flt.responsible_id:
+            query = query.where(LeadRow.responsible_id == flt.responsible_id)
+        if flt.source:
+            query = query.where(LeadRow.source == flt.source)
+        if flt.tag:
+            query = query.where(LeadRow.tags.any(flt.tag))  # type: ignore[attr-defined]
+        if flt.text:
+            pattern = f"%{flt.text.lower()}%"
+            query = query.where(
+                or_(
+                    func.lower(LeadRow.name).like(pattern),
+                    func.lower(LeadRow.company).like(pattern),
+                    func.lower(LeadRow.email).like(pattern),
+                    LeadRow.phone.like(pattern),  # type: ignore[attr-defined]
+                )
+            )
+        return query
+
+    async def list(self, flt: LeadFilter, *, limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[LeadRow]:
+        """Newest first."""
+        query = self._filtered(flt)
+        if after is not None:
+            query = query.where(tuple_(LeadRow.created_at, LeadRow.id) < tuple_(literal(after[0]), literal(after[1])))  # type: ignore[arg-type]
+        query = query.order_by(LeadRow.created_at.desc(), LeadRow.id.desc()).limit(limit)  # type: ignore[attr-defined]
+        return list((await self.session.execute(query)).scalars().all())
+
+    async def count_by_state(self, flt: LeadFilter) -> dict[str, int]:
+        inner = self._filtered(flt).subquery()
+        query = select(inner.c.state, func.count()).group_by(inner.c.state)
         return {state: count for state, count in (await self.session.execute(query)).all()}
 
 
