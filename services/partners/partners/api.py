@@ -18,6 +18,7 @@ from crm_platform.grpc_server import GrpcService
 from crm_platform.ids import parse_id
 from crm_platform.paging import PageToken, page_size
 from crm_platform.proto_codec import enum_in, enum_out
+from crm_platform.taxids import TaxIdKind, compact, validate_tax_id
 from partners import environment as env
 from partners import leads
 from partners.changes import merge_partners, update_partner
@@ -45,7 +46,9 @@ from partners.domain import (
 )
 from partners.duplicates import DEFAULT_LIMIT, MAX_LIMIT, Probe, find_candidates
 from partners.leads import create_lead
+from partners.legal import COUNTRIES, CounterpartyData
 from partners.partner_cache import PartnerCache
+from partners.register import StateRegister
 from partners.registration import Registration, register_partner
 from partners.repository import (
     ContactLookup,
@@ -108,9 +111,48 @@ def _registration_in(draft: pb.PartnerDraft, region: str) -> Registration:
 
 
 class PartnersApi(pb_grpc.PartnersServiceServicer):
-    def __init__(self, db: Database, cache: PartnerCache) -> None:
+    def __init__(self, db: Database, cache: PartnerCache, register: StateRegister) -> None:
         self.db = db
         self.cache = cache
+        self.register = register
+
+    async def _checked(self, counterparty: CounterpartyData) -> CounterpartyData:
+        if not counterparty.tax_id:
+            return counterparty
+        record = await self.register.lookup(counterparty.country, counterparty.tax_id)
+        return dataclasses.replace(counterparty, register_status=record.status.value if record else "")
+
+    async def LookupRegister(
+        self, request: pb.LookupRegisterRequest, context: ServicerContext
+    ) -> pb.LookupRegisterResponse:
+        country = request.country.strip().upper()
+        if country not in COUNTRIES:
+            raise InvalidArgument.single("country", f"must be one of {', '.join(COUNTRIES)}")
+        if not request.tax_id.strip():
+            raise InvalidArgument.single("tax_id", "is required")
+        number = compact(request.tax_id)
+        kind = TaxIdKind.UA_EDRPOU if country == "UA" and len(number) == 8 else None
+        kind = kind or (TaxIdKind.UA_IPN if country == "UA" else TaxIdKind.RU_INN)
+        tax_id = validate_tax_id(kind, number, "tax_id")
+        record = await self.register.lookup(country, tax_id)
+        if record is None:
+            return pb.LookupRegisterResponse(found=False)
+        draft = pb.CounterpartyDraft(
+            legal_form=enum_out(record.legal_form, pb.LegalForm, "LEGAL_FORM_"),
+            country=record.country,
+            full_name=record.full_name,
+            short_name=record.short_name,
+            tax_id=record.tax_id,
+            kpp=record.kpp,
+        )
+        if record.legal_address:
+            draft.legal_address.CopyFrom(common_pb2.Address(**record.legal_address))
+        return pb.LookupRegisterResponse(
+            found=True,
+            counterparty=draft,
+            phones=list(record.phones),
+            status=enum_out(record.status, pb.RegisterStatus, "REGISTER_STATUS_"),
+        )
 
     async def RegisterPartner(
         self, request: pb.RegisterPartnerRequest, context: ServicerContext
@@ -119,6 +161,9 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
         if not request.HasField("partner"):
             raise InvalidArgument.single("partner", "is required")
         registration = _registration_in(request.partner, request.default_phone_region or "UA")
+        registration = dataclasses.replace(
+            registration, counterparties=tuple([await self._checked(c) for c in registration.counterparties])
+        )
         result = await register_partner(
             self.db, registration, request_id=request_id or None, confirm_duplicates=request.confirm_duplicates
         )
@@ -215,7 +260,7 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
 
     async def AddCounterparty(self, request: pb.AddCounterpartyRequest, context: ServicerContext) -> pb.Counterparty:
         partner_id = parse_id(request.partner_id, "partner_id")
-        data = counterparty_in(request.counterparty, "counterparty")
+        data = await self._checked(counterparty_in(request.counterparty, "counterparty"))
         async with self.db.transaction() as session:
             if await PartnerRepository(session).get(partner_id) is None:
                 raise NotFound(f"partner {partner_id} not found")
@@ -478,10 +523,10 @@ def _lead_filter(message: pb.LeadFilter) -> LeadFilter:
 SERVICES_ONLY = frozenset({Role.SERVICE, Role.OPS})
 
 
-def grpc_service(db: Database, cache: PartnerCache) -> GrpcService:
+def grpc_service(db: Database, cache: PartnerCache, register: StateRegister) -> GrpcService:
     return GrpcService(
         full_name=pb.DESCRIPTOR.services_by_name["PartnersService"].full_name,
-        servicer=PartnersApi(db, cache),
+        servicer=PartnersApi(db, cache, register),
         add_to_server=pb_grpc.add_PartnersServiceServicer_to_server,
         access={"FindOrCreateByShopCustomer": SERVICES_ONLY},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from crm_platform.cache import Cache
@@ -9,11 +10,14 @@ from crm_platform.runtime import Components, Runtime, ServiceSpec, main
 from partners import api
 from partners.events import PUBLISHED
 from partners.partner_cache import PartnerCache
+from partners.register import LocalRegisterFile
 
 
 async def build(runtime: Runtime) -> Components:
     cache = PartnerCache(Cache(runtime.redis, "partners:partner", ttl_seconds=600))
-    return Components(grpc=[api.grpc_service(runtime.db, cache)])
+    register_file = os.environ.get("CRM_PARTNERS_REGISTER_FILE")
+    register = LocalRegisterFile(Path(register_file)) if register_file else LocalRegisterFile()
+    return Components(grpc=[api.grpc_service(runtime.db, cache, register)])
 
 
 SPEC = ServiceSpec(

@@ -46,6 +46,7 @@ class CounterpartyData:
     kpp: str
     legal_address: dict[str, str] | None
     bank_accounts: tuple[BankAccountData, ...]
+    register_status: str = ""  # "", or a RegisterStatus once checked against the register
 
 
 def tax_id_kind(country: str, form: LegalForm) -> TaxIdKind:

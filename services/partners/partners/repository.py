@@ -343,6 +343,7 @@ class CounterpartyRepository:
             tax_id=data.tax_id,
             kpp=data.kpp,
             legal_address=data.legal_address,
+            register_status=data.register_status,
         )
         self.session.add(row)
         await self.session.flush()
