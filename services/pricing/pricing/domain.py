@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from crm_platform.errors import FailedPrecondition, InvalidArgument
 from crm_platform.money import parse_decimal
@@ -139,9 +140,18 @@ class Rule:
 
 def round_to_step(value: Decimal, step: Decimal, mode: Rounding) -> Decimal:
     """12.345 at step 0.01 HALF_UP → 12.35; 123 at step 5 UP → 125; exact Decimal arithmetic."""
-    units = (value / step).quantize(Decimal(1), rounding=_DECIMAL_MODE[mode])
+    units = (value / step).quantize(_ONE, rounding=_DECIMAL_MODE[mode])
+    return (units * step).quantize(_quantum(step))
+
+
+_ONE = Decimal(1)
+
+
+@lru_cache(maxsize=64)
+def _quantum(step: Decimal) -> Decimal:
+    """The places a multiple of step is written with: 0.01 → 0.01, 0.5 → 0.1, 5 → 1."""
     exponent = min(step.normalize().as_tuple().exponent, 0)  # type: ignore[type-var]
-    return (units * step).quantize(Decimal(1).scaleb(exponent))
+    return _ONE.scaleb(exponent)
 
 
 def check_no_cycle(type_id: uuid.UUID, base_id: uuid.UUID, bases: Mapping[uuid.UUID, uuid.UUID | None]) -> None:

@@ -34,6 +34,22 @@ Series = tuple[list[date], list[Decimal]]
 SEGMENT_TTL_SECONDS = 2.0
 
 
+@dataclass(frozen=True, slots=True)
+class ProductInfo:
+    """What Quote needs of a product: a plain snapshot, cheaper to read than an ORM row."""
+
+    id: uuid.UUID
+    sku: str
+    name: str
+    vat_rate: Decimal
+    cost: Decimal
+    cost_currency: str
+
+    @classmethod
+    def of(cls, row: ProductRow) -> ProductInfo:
+        return cls(row.id, row.sku, row.name, row.vat_rate, row.cost, row.cost_currency)
+
+
 @dataclass
 class PriceTable:
     series: dict[uuid.UUID, Series]
@@ -68,7 +84,7 @@ class PriceTables:
         self.redis = redis_cache
         self._tables: dict[uuid.UUID, PriceTable] = {}
         self._types: dict[uuid.UUID, PriceTypeRow] | None = None
-        self._products: dict[uuid.UUID, ProductRow] = {}
+        self._products: dict[uuid.UUID, ProductInfo] = {}
         self._skus: dict[str, uuid.UUID] = {}
         self._rates: dict[tuple[str, str, date], tuple[Decimal, date] | None] = {}
         self._agreements: dict[uuid.UUID, AgreementRow] | None = None
@@ -155,13 +171,13 @@ class PriceTables:
 
     async def products(
         self, ids: list[uuid.UUID], skus: list[str]
-    ) -> tuple[dict[uuid.UUID, ProductRow], dict[str, uuid.UUID]]:
+    ) -> tuple[dict[uuid.UUID, ProductInfo], dict[str, uuid.UUID]]:
         missing_ids = [i for i in ids if i not in self._products]
         missing_skus = [s for s in skus if s not in self._skus]
         if missing_ids or missing_skus:
             async with self.db.reading() as session:
                 for row in await ProductRepository(session).many(missing_ids, missing_skus):
-                    self._products[row.id] = row
+                    self._products[row.id] = ProductInfo.of(row)
                     self._skus[row.sku] = row.id
         return self._products, self._skus
 

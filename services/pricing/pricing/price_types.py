@@ -76,7 +76,10 @@ async def recalculate(
     for type_id in order:
         rule = rule_of(types[type_id])
         assert rule is not None
-        base_rows = await prices.rows_of(rule.base_id, product_ids)
+        # A base recalculated just before is taken as written, not read back.
+        base_rows = (
+            written[rule.base_id] if rule.base_id in written else await prices.rows_of(rule.base_id, product_ids)
+        )
         rows = [(p, on, rule.apply(amount)) for p, on, amount in base_rows]
         await prices.replace_derived(type_id, product_ids, rows)
         written[type_id] = rows

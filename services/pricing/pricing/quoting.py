@@ -30,8 +30,8 @@ from pricing.domain import (
     price_line,
     totals_of,
 )
-from pricing.models import AgreementRow, PriceTypeRow, ProductRow
-from pricing.price_tables import PriceTables
+from pricing.models import AgreementRow, PriceTypeRow
+from pricing.price_tables import PriceTable, PriceTables, ProductInfo
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Context:
     terms: Terms | None
     price_type: PriceTypeRow
     currency: str
-    products: list[ProductRow]
+    products: list[ProductInfo]
 
 
 async def _context(
@@ -95,11 +95,11 @@ async def _context(
     return Context(agreement, terms, price_type, currency, products)
 
 
-async def _products(tables: PriceTables, lines: list[LineRef]) -> list[ProductRow]:
+async def _products(tables: PriceTables, lines: list[LineRef]) -> list[ProductInfo]:
     ids = [line.product_id for line in lines if line.product_id is not None]
     skus = [line.sku for line in lines if line.product_id is None]
     by_id, by_sku = await tables.products(ids, skus)
-    found: list[ProductRow] = []
+    found: list[ProductInfo] = []
     for i, line in enumerate(lines):
         product_id = line.product_id if line.product_id is not None else by_sku.get(line.sku)
         product = by_id.get(product_id) if product_id is not None else None
@@ -110,36 +110,50 @@ async def _products(tables: PriceTables, lines: list[LineRef]) -> list[ProductRo
     return found
 
 
-async def _agreed_price(tables: PriceTables, ctx: Context, product: ProductRow, on: date, index: int) -> Decimal:
-    table = await tables.table(ctx.price_type.id)
-    found = table.price(product.id, on)
-    if found is None:
-        raise FailedPrecondition(
-            f"lines[{index}]: no price for {product.sku} «{product.name}» in price type "
-            f"«{ctx.price_type.name}» on {on}",
-            rule="price_missing",
+class _Pricer:
+    """Prices of one document: the price table, rates and markup looked up once, not per line."""
+
+    def __init__(self, tables: PriceTables, ctx: Context, on: date, table: PriceTable, rate: Decimal) -> None:
+        self.tables, self.ctx, self.on, self.table, self.rate = tables, ctx, on, table, rate
+        terms = ctx.terms
+        self.markup = -terms.discount_percent if terms and terms.discount_percent < 0 else Decimal(0)
+        self.no_vat = terms is not None and terms.tax_regime in (TaxRegime.NO_VAT, TaxRegime.EXPORT)
+        self.cost_rates: dict[str, Decimal] = {}
+
+    @classmethod
+    async def of(cls, tables: PriceTables, ctx: Context, on: date) -> _Pricer:
+        table = await tables.table(ctx.price_type.id)
+        rate, _ = await tables.rate(ctx.price_type.currency, ctx.currency, on)
+        return cls(tables, ctx, on, table, rate)
+
+    def agreed_price(self, product: ProductInfo, index: int) -> Decimal:
+        found = self.table.price(product.id, self.on)
+        if found is None:
+            raise FailedPrecondition(
+                f"lines[{index}]: no price for {product.sku} «{product.name}» in price type "
+                f"«{self.ctx.price_type.name}» on {self.on}",
+                rule="price_missing",
+            )
+        price = found[0] * self.rate
+        if self.markup:
+            price = price * (HUNDRED + self.markup) / HUNDRED
+        return cents(price)
+
+    async def line(self, product: ProductInfo, ref: LineRef, price: Decimal, discount: Decimal) -> LineInput:
+        rate = self.cost_rates.get(product.cost_currency)
+        if rate is None:
+            rate, _ = await self.tables.rate(product.cost_currency, self.ctx.currency, self.on)
+            self.cost_rates[product.cost_currency] = rate
+        return LineInput(
+            product_id=product.id,
+            sku=product.sku,
+            name=product.name,
+            quantity=ref.quantity,
+            price=price,
+            discount_percent=discount,
+            vat_rate=Decimal(0) if self.no_vat else product.vat_rate,
+            unit_cost=product.cost * rate,
         )
-    rate, _ = await tables.rate(ctx.price_type.currency, ctx.currency, on)
-    price = found[0] * rate
-    markup = -ctx.terms.discount_percent if ctx.terms and ctx.terms.discount_percent < 0 else Decimal(0)
-    return cents(price * (HUNDRED + markup) / HUNDRED)
-
-
-async def _line_input(
-    tables: PriceTables, ctx: Context, product: ProductRow, ref: LineRef, price: Decimal, discount: Decimal, on: date
-) -> LineInput:
-    rate, _ = await tables.rate(product.cost_currency, ctx.currency, on)
-    no_vat = ctx.terms is not None and ctx.terms.tax_regime in (TaxRegime.NO_VAT, TaxRegime.EXPORT)
-    return LineInput(
-        product_id=product.id,
-        sku=product.sku,
-        name=product.name,
-        quantity=ref.quantity,
-        price=price,
-        discount_percent=discount,
-        vat_rate=Decimal(0) if no_vat else product.vat_rate,
-        unit_cost=product.cost * rate,
-    )
 
 
 def _status_violations(ctx: Context, on: date) -> list[Violation]:
@@ -184,10 +198,11 @@ async def quote(
         include_expired=False,
     )
     agreement_discount = max(ctx.terms.discount_percent, Decimal(0)) if ctx.terms else Decimal(0)
+    pricer = await _Pricer.of(tables, ctx, on)
     results: list[LineResult] = []
     for i, (ref, product) in enumerate(zip(lines, ctx.products, strict=True)):
-        price = await _agreed_price(tables, ctx, product, on, i)
-        line = await _line_input(tables, ctx, product, ref, price, agreement_discount + ref.discount_percent, on)
+        price = pricer.agreed_price(product, i)
+        line = await pricer.line(product, ref, price, agreement_discount + ref.discount_percent)
         results.append(price_line(line, ctx.price_type.includes_vat))
     violations = _status_violations(ctx, on)
     if ctx.terms is not None:
@@ -216,12 +231,13 @@ async def check_terms(
         lines=lines,
         include_expired=True,
     )
+    pricer = await _Pricer.of(tables, ctx, on)
     agreed: list[Decimal] = []
     results: list[LineResult] = []
     for i, (ref, product) in enumerate(zip(lines, ctx.products, strict=True)):
-        agreed.append(await _agreed_price(tables, ctx, product, on, i))
+        agreed.append(pricer.agreed_price(product, i))
         assert ref.unit_price is not None
-        line = await _line_input(tables, ctx, product, ref, ref.unit_price, ref.discount_percent, on)
+        line = await pricer.line(product, ref, ref.unit_price, ref.discount_percent)
         results.append(price_line(line, ctx.price_type.includes_vat))
     totals = totals_of(results)
     document = DocumentCheck(

@@ -131,12 +131,18 @@ class PriceRepository:
     async def rows_of(
         self, type_id: uuid.UUID, product_ids: Sequence[uuid.UUID] | None
     ) -> list[tuple[uuid.UUID, date, Decimal]]:
-        query = select(PRICE.c.product_id, PRICE.c.effective_from, PRICE.c.amount).where(
-            PRICE.c.price_type_id == type_id
-        )
-        if product_ids is not None:
-            query = query.where(PRICE.c.product_id.in_(product_ids))
-        return [(r[0], r[1], r[2]) for r in await self.session.execute(query)]
+        # Straight through asyncpg: a whole price type is 100,000s of rows.
+        raw = await self._raw()
+        sql = "SELECT product_id, effective_from, amount FROM price WHERE price_type_id = $1"
+        if product_ids is None:
+            records = await raw.fetch(sql, type_id)
+        else:
+            records = await raw.fetch(sql + " AND product_id = ANY($2::uuid[])", type_id, list(product_ids))
+        return [(r[0], r[1], r[2]) for r in records]
+
+    async def _raw(self) -> Any:
+        connection = await self.session.connection()
+        return (await connection.get_raw_connection()).driver_connection
 
     async def replace_derived(
         self,
@@ -151,8 +157,7 @@ class PriceRepository:
         await self.session.execute(delete(PRICE).where(condition))
         if not rows:
             return
-        connection = await self.session.connection()
-        raw: Any = (await connection.get_raw_connection()).driver_connection
+        raw = await self._raw()
         await raw.copy_records_to_table(
             "price",
             records=[(type_id, p, d, a, True) for p, d, a in rows],
@@ -160,12 +165,13 @@ class PriceRepository:
         )
 
     async def table(self, type_id: uuid.UUID) -> list[tuple[uuid.UUID, date, Decimal]]:
-        query = (
-            select(PRICE.c.product_id, PRICE.c.effective_from, PRICE.c.amount)
-            .where(PRICE.c.price_type_id == type_id)
-            .order_by(PRICE.c.product_id, PRICE.c.effective_from)
+        raw = await self._raw()
+        records = await raw.fetch(
+            "SELECT product_id, effective_from, amount FROM price WHERE price_type_id = $1 "
+            "ORDER BY product_id, effective_from",
+            type_id,
         )
-        return [(r[0], r[1], r[2]) for r in await self.session.execute(query)]
+        return [(r[0], r[1], r[2]) for r in records]
 
     async def in_force_page(
         self, type_id: uuid.UUID, on: date, size: int, after: uuid.UUID | None
