@@ -3,12 +3,17 @@ for a period and the same period a year before."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 from claims.domain import share, year_before
 from claims.repository import AnalyticsRepository, ReasonRepository
 from crm_platform.db import Database
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -56,6 +61,15 @@ class Structure:
     previous_total: int = 0
 
 
+def months_between(start: date, end: date) -> list[date]:
+    """First days of the months that [start, end) touches."""
+    months, month = [], start.replace(day=1)
+    while month < end:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
 def _bounds(start: date, end: date) -> tuple[date, date]:
     """Inclusive dates → [start, end + 1 day)."""
     return start, end + timedelta(days=1)
@@ -66,17 +80,38 @@ def _previous(start: date, end: date) -> tuple[date, date]:
 
 
 class Analytics:
+    """Each report's queries run at once, each on its own connection."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def _read(self, query: Callable[[AnalyticsRepository], Awaitable[T]]) -> T:
+        async with self.db.reading() as session:
+            return await query(AnalyticsRepository(session))
+
+    async def _reason_names(self, codes: list[str]) -> dict[str, str]:
+        async with self.db.reading() as session:
+            return {code: row.name for code, row in (await ReasonRepository(session).by_codes(codes)).items()}
+
     async def dynamics(self, start: date, end: date) -> tuple[Dynamics, Dynamics]:
-        return await self._dynamics(*_bounds(start, end)), await self._dynamics(*_previous(start, end))
+        return await asyncio.gather(self._dynamics(*_bounds(start, end)), self._dynamics(*_previous(start, end)))
 
     async def _dynamics(self, start: date, end: date) -> Dynamics:
-        async with self.db.reading() as session:
-            repo = AnalyticsRepository(session)
-            months = await repo.monthly(start, end)
-            departments = await repo.monthly_by_department(start, end)
+        registered, closed = await asyncio.gather(
+            self._read(lambda r: r.registered_by_month(start, end)), self._read(lambda r: r.closed_by_month(start, end))
+        )
+        totals: dict[date, tuple[int, int]] = {}
+        for month, _, count, still_open in registered:
+            before = totals.get(month, (0, 0))
+            totals[month] = (before[0] + count, before[1] + still_open)
+        months = []
+        for month in months_between(start, end):
+            count, still_open = totals.get(month, (0, 0))
+            months.append((f"{month:%Y-%m}", count, closed.get(month, 0), still_open))
+        departments = sorted(
+            ((f"{month:%Y-%m}", department, count) for month, department, count, _ in registered),
+            key=lambda d: (d[0], -d[2], d[1]),
+        )
         result = Dynamics(months, departments)
         peak = max(months, key=lambda m: (m[1], m[0]), default=None)
         if peak is not None and peak[1] > 0:
@@ -85,37 +120,43 @@ class Analytics:
         return result
 
     async def satisfaction(self, start: date, end: date) -> list[Satisfaction]:
-        async with self.db.reading() as session:
-            repo = AnalyticsRepository(session)
-            current = await repo.satisfaction(*_bounds(start, end))
-            previous = await repo.satisfaction(*_previous(start, end))
-            names = await ReasonRepository(session).by_codes(sorted(set(current) | set(previous)))
+        current, previous = await asyncio.gather(
+            self._read(lambda r: r.satisfaction(*_bounds(start, end))),
+            self._read(lambda r: r.satisfaction(*_previous(start, end))),
+        )
+        names = await self._reason_names(sorted(set(current) | set(previous)))
         out = []
         for code in set(current) | set(previous):
             closed, satisfied, partly, rejected = current.get(code, (0, 0, 0, 0))
             p_closed, p_satisfied, _, _ = previous.get(code, (0, 0, 0, 0))
-            name = names[code].name if code in names else code
-            out.append(Satisfaction(code, name, closed, satisfied, partly, rejected, p_closed, p_satisfied))
+            out.append(
+                Satisfaction(code, names.get(code, code), closed, satisfied, partly, rejected, p_closed, p_satisfied)
+            )
         return sorted(out, key=lambda s: (-s.closed, s.code))
 
     async def structure(self, start: date, end: date, top: int) -> Structure:
-        result = Structure()
-        async with self.db.reading() as session:
-            repo = AnalyticsRepository(session)
-            for kind, target in (
-                ("department", result.departments),
-                ("employee", result.employees),
-                ("reason", result.reasons),
-            ):
-                current = await repo.counts_by(kind, *_bounds(start, end))
-                previous = await repo.counts_by(kind, *_previous(start, end))
-                best = sorted(current.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-                target.extend(Entry(k, k, n, previous.get(k, 0)) for k, n in best)
-            names = await ReasonRepository(session).by_codes([e.key for e in result.reasons])
-            result.reasons = [
-                Entry(e.key, names[e.key].name if e.key in names else e.key, e.claims, e.previous)
-                for e in result.reasons
-            ]
-            result.total = await repo.total(*_bounds(start, end))
-            result.previous_total = await repo.total(*_previous(start, end))
-        return result
+        now, before = _bounds(start, end), _previous(start, end)
+        (
+            (departments, employees, total),
+            (p_departments, p_employees, p_total),
+            reasons,
+            p_reasons,
+        ) = await asyncio.gather(
+            self._read(lambda r: r.structure_counts(*now)),
+            self._read(lambda r: r.structure_counts(*before)),
+            self._read(lambda r: r.reason_counts(*now)),
+            self._read(lambda r: r.reason_counts(*before)),
+        )
+        names = await self._reason_names(list(reasons))
+
+        def ranked(current: dict[str, int], previous: dict[str, int], label: Callable[[str], str]) -> list[Entry]:
+            best = sorted(current.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+            return [Entry(key, label(key), count, previous.get(key, 0)) for key, count in best]
+
+        return Structure(
+            departments=ranked(departments, p_departments, str),
+            employees=ranked(employees, p_employees, str),
+            reasons=ranked(reasons, p_reasons, lambda code: names.get(code, code)),
+            total=total,
+            previous_total=p_total,
+        )

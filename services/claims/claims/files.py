@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import filetype  # type: ignore[import-untyped]
+from sqlalchemy.exc import IntegrityError
 
 from claims.access import visible
 from claims.domain import MAX_ID
@@ -118,7 +119,16 @@ class ClaimFiles:
                         uploaded_by=principal.subject,
                     )
                 )
-        except Exception:
+        except IntegrityError:
+            await self.storage.delete(key)
+            if not start.request_id:
+                raise
+            async with self.db.reading() as session:  # the same upload, repeated at once, was first
+                earlier = await FileRepository(session).by_request_id(start.claim_id, start.request_id)
+            if earlier is None:
+                raise
+            return earlier
+        except BaseException:
             await self.storage.delete(key)
             raise
 

@@ -33,8 +33,12 @@ class ReasonRow(ClaimsTable, table=True):
 class ClaimRow(ClaimsTable, table=True):
     __tablename__ = "claim"
     __table_args__ = (
-        Index("ix_claim_registered_at", "registered_at"),
-        Index("ix_claim_closed_at", "closed_at"),
+        Index(
+            "ix_claim_registered_at",
+            "registered_at",
+            postgresql_include=["status", "culprit_department", "culprit_employee_id", "reason_codes"],
+        ),
+        Index("ix_claim_closed_at", "closed_at", postgresql_include=["status", "reason_codes"]),
         Index("ix_claim_partner", "partner_id", "registered_at"),
     )
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -184,58 +184,37 @@ class AnalyticsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def monthly(self, start: date, end: date) -> list[tuple[str, int, int, int]]:
-        """(YYYY-MM, registered, processed, still open) for every month of the period."""
+    async def registered_by_month(self, start: date, end: date) -> list[tuple[date, str, int, int]]:
+        """(month, department at fault, registered, still open) in one pass over the period."""
         rows = await self.session.execute(
             text(
                 """
-                WITH months AS (
-                    SELECT to_char(m, 'YYYY-MM') AS month
-                    FROM generate_series(date_trunc('month', CAST(:start AS timestamp)),
-                                         CAST(:end AS timestamp) - interval '1 microsecond',
-                                         interval '1 month') AS m
-                ),
-                reg AS (
-                    SELECT to_char(registered_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
-                           count(*) AS registered,
-                           count(*) FILTER (WHERE status IN :open) AS still_open
-                    FROM claim
-                    WHERE registered_at >= CAST(:start AS timestamp) AT TIME ZONE 'UTC'
-                      AND registered_at < CAST(:end AS timestamp) AT TIME ZONE 'UTC'
-                    GROUP BY 1
-                ),
-                done AS (
-                    SELECT to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*) AS processed
-                    FROM claim
-                    WHERE closed_at >= CAST(:start AS timestamp) AT TIME ZONE 'UTC'
-                      AND closed_at < CAST(:end AS timestamp) AT TIME ZONE 'UTC'
-                    GROUP BY 1
-                )
-                SELECT months.month, coalesce(reg.registered, 0), coalesce(done.processed, 0),
-                       coalesce(reg.still_open, 0)
-                FROM months LEFT JOIN reg USING (month) LEFT JOIN done USING (month)
-                ORDER BY months.month
-                """
-            ).bindparams(bindparam("open", expanding=True)),
-            {"start": start, "end": end, "open": OPEN},
-        )
-        return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
-
-    async def monthly_by_department(self, start: date, end: date) -> list[tuple[str, str, int]]:
-        rows = await self.session.execute(
-            text(
-                """
-                SELECT to_char(registered_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, culprit_department, count(*)
+                SELECT date_trunc('month', registered_at, 'UTC') AS month, culprit_department, count(*),
+                       count(*) FILTER (WHERE status IN :open)
                 FROM claim
                 WHERE registered_at >= CAST(:start AS timestamp) AT TIME ZONE 'UTC'
                   AND registered_at < CAST(:end AS timestamp) AT TIME ZONE 'UTC'
                 GROUP BY 1, 2
-                ORDER BY 1, 3 DESC, 2
+                """
+            ).bindparams(bindparam("open", expanding=True)),
+            {"start": start, "end": end, "open": OPEN},
+        )
+        return [(r[0].astimezone(UTC).date(), r[1], int(r[2]), int(r[3])) for r in rows]
+
+    async def closed_by_month(self, start: date, end: date) -> dict[date, int]:
+        rows = await self.session.execute(
+            text(
+                """
+                SELECT date_trunc('month', closed_at, 'UTC'), count(*)
+                FROM claim
+                WHERE closed_at >= CAST(:start AS timestamp) AT TIME ZONE 'UTC'
+                  AND closed_at < CAST(:end AS timestamp) AT TIME ZONE 'UTC'
+                GROUP BY 1
                 """
             ),
             {"start": start, "end": end},
         )
-        return [(r[0], r[1], int(r[2])) for r in rows]
+        return {r[0].astimezone(UTC).date(): int(r[1]) for r in rows}
 
     async def satisfaction(self, start: date, end: date) -> dict[str, tuple[int, int, int, int]]:
         """reason code → (closed with an outcome, satisfied, partly satisfied, rejected)."""
@@ -257,40 +236,45 @@ class AnalyticsRepository:
         )
         return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
 
-    async def counts_by(self, column: str, start: date, end: date) -> dict[str, int]:
-        """Claims registered in the period per department, employee at fault or reason."""
-        expression = {
-            "department": "culprit_department",
-            "employee": "culprit_employee_id",
-            "reason": "unnest(reason_codes)",
-        }[column]
+    async def structure_counts(self, start: date, end: date) -> tuple[dict[str, int], dict[str, int], int]:
+        """Claims registered in the period per department and per employee at fault, and in all,
+        in one pass."""
         rows = await self.session.execute(
             text(
-                f"""
-                SELECT key, count(*) FROM (
-                    SELECT {expression} AS key FROM claim
-                    WHERE registered_at >= CAST(:start AS timestamp) AT TIME ZONE 'UTC'
-                      AND registered_at < CAST(:end AS timestamp) AT TIME ZONE 'UTC'
-                ) AS keys
-                WHERE key <> ''
-                GROUP BY key
+                """
+                SELECT GROUPING(culprit_department), GROUPING(culprit_employee_id),
+                       culprit_department, culprit_employee_id, count(*)
+                FROM claim
+                WHERE registered_at >= CAST(:start AS timestamp) AT TIME ZONE 'UTC'
+                  AND registered_at < CAST(:end AS timestamp) AT TIME ZONE 'UTC'
+                GROUP BY GROUPING SETS ((culprit_department), (culprit_employee_id), ())
+                """
+            ),
+            {"start": start, "end": end},
+        )
+        departments: dict[str, int] = {}
+        employees: dict[str, int] = {}
+        total = 0
+        for no_department, no_employee, department, employee, count in rows:
+            if no_department and no_employee:
+                total = int(count)
+            elif not no_department and department:
+                departments[department] = int(count)
+            elif not no_employee and employee:
+                employees[employee] = int(count)
+        return departments, employees, total
+
+    async def reason_counts(self, start: date, end: date) -> dict[str, int]:
+        rows = await self.session.execute(
+            text(
+                """
+                SELECT reason, count(*)
+                FROM claim, unnest(reason_codes) AS reason
+                WHERE registered_at >= CAST(:start AS timestamp) AT TIME ZONE 'UTC'
+                  AND registered_at < CAST(:end AS timestamp) AT TIME ZONE 'UTC'
+                GROUP BY reason
                 """
             ),
             {"start": start, "end": end},
         )
         return {r[0]: int(r[1]) for r in rows}
-
-    async def total(self, start: date, end: date) -> int:
-        count = await self.session.scalar(
-            select(func.count())
-            .select_from(ClaimRow)
-            .where(
-                ClaimRow.registered_at >= _utc(start),
-                ClaimRow.registered_at < _utc(end),
-            )
-        )
-        return int(count or 0)
-
-
-def _utc(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,7 +16,6 @@ def _state_dir() -> Path:
 class ClaimsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CRM_CLAIMS_", extra="ignore")
 
-    storage: Literal["local"] = Field(default="local", description="Where claim files are kept.")
     files_dir: Path = Field(
         default_factory=lambda: _state_dir() / "claims" / "files",
         description="The local storage's directory; under the state directory (CRM_STATE_DIR) by default.",

@@ -1,0 +1,280 @@
+"""claims: the three analytics reports with 1,000,000 claims stored, and file upload and
+download throughput over gRPC against writing and reading the same bytes straight to disk.
+
+The claims service runs as its own process (python -m claims) against a scratch database
+loaded with COPY; every figure is measured through its gRPC API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import grpc
+from crm.claims.v1 import claims_pb2 as pb
+from crm.claims.v1 import claims_pb2_grpc as pb_grpc
+
+from bench.common import describe, timed
+from crm_platform.localrun import ServiceProcess
+from crm_platform.testing import ADMIN_DSN, PG_PORT, STATE, auth, free_port
+
+CLAIMS = 1_000_000
+FILE_BYTES = 32 * 1024 * 1024
+CHUNK = 256 * 1024
+FILE_ROUNDS = 5
+REPORT_REPEAT = 5
+
+DEPARTMENTS = [
+    "Відділ логістики",
+    "Склад",
+    "Відділ продажів",
+    "Бухгалтерія",
+    "Служба доставки",
+    "Відділ якості",
+    "Сервісний центр",
+    "Відділ закупівель",
+    "Юридичний відділ",
+    "Кол-центр",
+]
+EMPLOYEES = [
+    f"{n}.{s}"
+    for n in ("andrii", "olena", "taras", "iryna", "oksana")
+    for s in ("melnyk", "koval", "bondar", "tkach", "shevchuk", "boyko", "kravets", "lysenko", "rudenko", "moroz")
+]
+REASONS = [
+    "late_delivery",
+    "poor_quality",
+    "short_delivery",
+    "damaged_goods",
+    "wrong_documents",
+    "staff_conduct",
+    "price_dispute",
+]
+OUTCOMES = ["satisfied", "partly_satisfied", "rejected", "withdrawn"]
+COLUMNS = [
+    "id",
+    "number",
+    "partner_id",
+    "claimant_kind",
+    "contact_person",
+    "culprit_department",
+    "culprit_employee_id",
+    "essence",
+    "reason_codes",
+    "desired_result",
+    "responsible_id",
+    "manager_id",
+    "status",
+    "result",
+    "registered_by",
+    "registered_by_user",
+    "registered_at",
+    "closed_at",
+    "version",
+]
+
+
+def claim_rows(count: int) -> list[tuple[object, ...]]:
+    """Claims registered over three years (2024-2026), most of them closed some days later."""
+    rng = random.Random(8)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    span = int((datetime(2026, 11, 1, tzinfo=UTC) - start).total_seconds())
+    partners = [uuid.uuid4() for _ in range(20_000)]
+    rows = []
+    for number in range(1, count + 1):
+        registered = start + timedelta(seconds=rng.randrange(span))
+        closed = rng.random() < 0.85
+        status = rng.choice(OUTCOMES) if closed else rng.choice(("registered", "under_investigation"))
+        reasons = [rng.choice(REASONS)] if rng.random() < 0.7 else rng.sample(REASONS, 2)
+        rows.append(
+            (
+                uuid.uuid4(),
+                number,
+                rng.choice(partners),
+                "client",
+                "Коваленко Олена",
+                rng.choice(DEPARTMENTS),
+                rng.choice(EMPLOYEES) if rng.random() < 0.6 else "",
+                "Порушено строки поставки",
+                reasons,
+                "",
+                "",
+                "",
+                status,
+                "Рішення комісії" if closed else "",
+                "staff",
+                "bench",
+                registered,
+                registered + timedelta(days=rng.randrange(1, 40)) if closed else None,
+                1,
+            )
+        )
+    return rows
+
+
+async def main() -> None:
+    name = f"bench_claims_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    files_dir = Path(tempfile.mkdtemp(prefix="bench-claims-"))
+    process = ServiceProcess(
+        name="claims",
+        grpc_port=free_port(),
+        http_port=free_port(),
+        database=name,
+        log_path=STATE / "logs" / "bench" / f"{name}.log",
+        env_overrides={
+            "CRM_KAFKA_GROUP_ID": name,
+            "CRM_LOG_LEVEL": "WARNING",
+            "CRM_SHUTDOWN_GRACE_SECONDS": "5",
+            "CRM_CLAIMS_FILES_DIR": str(files_dir),
+            "CRM_CLAIMS_MAX_FILE_BYTES": str(FILE_BYTES * 2),
+        },
+    )
+    try:
+        process.start()
+        await asyncio.to_thread(process.wait_serving, 90.0)
+        await load(name)
+        async with grpc.aio.insecure_channel(
+            process.address,
+            options=[("grpc.max_receive_message_length", 8 * 1024 * 1024)],
+        ) as channel:
+            stub = pb_grpc.ClaimsServiceStub(channel)
+            await reports(stub)
+            await files(stub, files_dir)
+    finally:
+        await asyncio.to_thread(process.stop, 15.0)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+        await asyncio.to_thread(shutil.rmtree, files_dir, True)
+
+
+async def load(database: str) -> None:
+    started = time.perf_counter()
+    rows = await asyncio.to_thread(claim_rows, CLAIMS)
+    made = time.perf_counter() - started
+    conn = await asyncpg.connect(f"postgresql://crm:crm@127.0.0.1:{PG_PORT}/{database}")
+    try:
+        # A bulk load's usual course: the reports' covering indexes are built once after COPY.
+        indexes = await conn.fetch(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'claim' AND indexname IN "
+            "('ix_claim_registered_at', 'ix_claim_closed_at')"
+        )
+        await conn.execute("DROP INDEX ix_claim_registered_at; DROP INDEX ix_claim_closed_at")
+        started = time.perf_counter()
+        await conn.copy_records_to_table("claim", columns=COLUMNS, records=rows)
+        copied = time.perf_counter() - started
+        for index in indexes:
+            await conn.execute(index["indexdef"])
+        await conn.execute(f"SELECT setval('claim_number_seq', {CLAIMS})")
+        await conn.execute("VACUUM ANALYZE claim")  # what autovacuum does after a bulk load
+        indexed = time.perf_counter() - started - copied
+    finally:
+        await conn.close()
+    print(f"loaded {CLAIMS:,} claims with COPY in {copied:.1f} s ({CLAIMS / copied:,.0f} rows/s)")
+    print(f"  (rows generated in {made:.1f} s; report indexes built and vacuumed in {indexed:.1f} s)")
+
+
+async def reports(stub: pb_grpc.ClaimsServiceStub) -> None:
+    metadata = auth("head")
+    year = pb.Period(from_date="2025-01-01", to_date="2025-12-31")
+    quarter = pb.Period(from_date="2025-04-01", to_date="2025-06-30")
+    for label, period in (("a year (2025 vs 2024)", year), ("a quarter (2025 Q2 vs 2024 Q2)", quarter)):
+        dynamics = await timed(
+            lambda p=period: stub.RegistrationDynamics(pb.RegistrationDynamicsRequest(period=p), metadata=metadata),
+            REPORT_REPEAT,
+        )
+        satisfaction = await timed(
+            lambda p=period: stub.SatisfactionByReason(pb.AnalyticsPeriodRequest(period=p), metadata=metadata),
+            REPORT_REPEAT,
+        )
+        structure = await timed(
+            lambda p=period: stub.ClaimStructure(pb.ClaimStructureRequest(period=p), metadata=metadata),
+            REPORT_REPEAT,
+        )
+        print(f"registration dynamics, {label}: {describe(dynamics)}")
+        print(f"satisfaction per reason, {label}: {describe(satisfaction)}")
+        print(f"structure (departments, employees, reasons), {label}: {describe(structure)}")
+    sample = await stub.RegistrationDynamics(pb.RegistrationDynamicsRequest(period=year), metadata=metadata)
+    print(
+        f"  (2025: {sample.current.total_registered:,} registered, peak {sample.current.peak_month}; "
+        f"2024: {sample.previous_year.total_registered:,})"
+    )
+
+
+async def files(stub: pb_grpc.ClaimsServiceStub, files_dir: Path) -> None:
+    data = os.urandom(FILE_BYTES)
+    claim = await stub.RegisterClaim(
+        pb.RegisterClaimRequest(
+            claim=pb.ClaimDraft(
+                partner_id=str(uuid.uuid4()),
+                claimant_kind=pb.CLAIMANT_KIND_CLIENT,
+                culprit_department="Склад",
+                essence="Фото та відео пошкодженого вантажу",
+                reason_codes=["damaged_goods"],
+            )
+        ),
+        metadata=auth(),
+    )
+
+    async def parts() -> AsyncIterator[pb.UploadFileRequest]:
+        yield pb.UploadFileRequest(start=pb.UploadStart(claim_id=claim.id, file_name="відео.bin"))
+        for i in range(0, len(data), CHUNK):
+            yield pb.UploadFileRequest(chunk=data[i : i + CHUNK])
+
+    uploads, downloads = [], []
+    stored = None
+    for _ in range(FILE_ROUNDS):
+        started = time.perf_counter()
+        stored = await stub.UploadFile(parts(), metadata=auth())
+        uploads.append(time.perf_counter() - started)
+    assert stored is not None
+    for _ in range(FILE_ROUNDS):
+        received = hashlib.sha256()
+        started = time.perf_counter()
+        async for part in stub.DownloadFile(
+            pb.DownloadFileRequest(claim_id=claim.id, file_id=stored.id), metadata=auth()
+        ):
+            if part.WhichOneof("part") == "chunk":
+                received.update(part.chunk)
+        downloads.append(time.perf_counter() - started)
+        assert received.hexdigest() == stored.sha256
+
+    path = files_dir / "straight-to-disk.bin"
+    writes, reads = [], []
+    for _ in range(FILE_ROUNDS):
+        started = time.perf_counter()
+        with path.open("wb") as handle:
+            for i in range(0, len(data), CHUNK):
+                handle.write(data[i : i + CHUNK])
+            handle.flush()
+            os.fsync(handle.fileno())
+        writes.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        reads.append(time.perf_counter() - started)
+
+    mb = FILE_BYTES / 1024 / 1024
+
+    def rate(seconds: list[float]) -> str:
+        best = min(seconds)
+        return f"{mb / (sum(seconds) / len(seconds)):,.0f} MB/s mean, {mb / best:,.0f} MB/s best"
+
+    print(f"file of {mb:.0f} MB in {CHUNK // 1024} KB chunks, {FILE_ROUNDS} rounds each:")
+    print(f"  upload over gRPC (hash, type, fsync, record): {rate(uploads)}")
+    print(f"  write straight to disk (fsync):                {rate(writes)}")
+    print(f"  download over gRPC (SHA-256 verified, then streamed and hashed again): {rate(downloads)}")
+    print(f"  read straight from disk (with SHA-256):        {rate(reads)}")
