@@ -17,7 +17,7 @@ from crm_platform.errors import InvalidArgument, NotFound, Violations
 from crm_platform.grpc_server import GrpcService
 from crm_platform.ids import parse_id
 from crm_platform.paging import PageToken, page_size
-from crm_platform.proto_codec import enum_in, enum_out
+from crm_platform.proto_codec import enum_in, enum_out, timestamp_out
 from crm_platform.taxids import TaxIdKind, compact, validate_tax_id
 from partners import environment as env
 from partners import leads
@@ -47,7 +47,9 @@ from partners.domain import (
 from partners.duplicates import DEFAULT_LIMIT, MAX_LIMIT, Probe, find_candidates
 from partners.leads import create_lead
 from partners.legal import COUNTRIES, CounterpartyData
+from partners.models import ClassHistoryRow, ClassRow
 from partners.partner_cache import PartnerCache
+from partners.reclassify import reclassify
 from partners.register import StateRegister
 from partners.registration import Registration, register_partner
 from partners.repository import (
@@ -58,6 +60,7 @@ from partners.repository import (
     PartnerFilter,
     PartnerRepository,
     PersonRepository,
+    SalesRepository,
 )
 from partners.shop_customers import find_or_create
 
@@ -334,6 +337,25 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
             ],
         )
 
+    async def GetClassification(
+        self, request: pb.GetClassificationRequest, context: ServicerContext
+    ) -> pb.ClassificationResponse:
+        partner_id = parse_id(request.partner_id, "partner_id")
+        async with self.db.reading() as session:
+            if await PartnerRepository(session).get(partner_id) is None:
+                raise NotFound(f"partner {partner_id} not found")
+            sales = SalesRepository(session)
+            current = await sales.class_of(partner_id)
+            history = await sales.history(partner_id)
+        return pb.ClassificationResponse(
+            current=_class_out(current) if current else None, history=[_class_out(h) for h in history]
+        )
+
+    async def ClassifyPartners(
+        self, request: pb.ClassifyPartnersRequest, context: ServicerContext
+    ) -> pb.ClassifyPartnersResponse:
+        return pb.ClassifyPartnersResponse(changed=await reclassify(self.db))
+
     async def FindOrCreateByShopCustomer(
         self, request: pb.FindOrCreateByShopCustomerRequest, context: ServicerContext
     ) -> pb.FindOrCreateByShopCustomerResponse:
@@ -485,6 +507,15 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
 MAX_PER_COLUMN = 100
 
 
+def _class_out(row: ClassRow | ClassHistoryRow) -> pb.PartnerClass:
+    return pb.PartnerClass(
+        abc=row.abc,
+        xyz=row.xyz,
+        stage=enum_out(row.stage, pb.RelationshipStage, "RELATIONSHIP_STAGE_"),
+        classified_at=timestamp_out(row.classified_at),
+    )
+
+
 def _version(value: int) -> int:
     if value < 0:
         raise InvalidArgument.single("expected_version", "must not be negative")
@@ -528,5 +559,8 @@ def grpc_service(db: Database, cache: PartnerCache, register: StateRegister) -> 
         full_name=pb.DESCRIPTOR.services_by_name["PartnersService"].full_name,
         servicer=PartnersApi(db, cache, register),
         add_to_server=pb_grpc.add_PartnersServiceServicer_to_server,
-        access={"FindOrCreateByShopCustomer": SERVICES_ONLY},
+        access={
+            "FindOrCreateByShopCustomer": SERVICES_ONLY,
+            "ClassifyPartners": frozenset({Role.HEAD, Role.OPS, Role.SERVICE}),
+        },
     )

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_platform.events import DomainEvent
+from crm_platform.events import DomainEvent, Envelope
+from crm_platform.messaging import EventConsumer
+from partners.repository import PartnerRepository, SalesRepository
 
 PARTNER_TOPIC = "crm.partners.partner.v1"
 
@@ -109,11 +113,71 @@ class LeadLost(LeadEvent):
     lost_at: datetime
 
 
+class PartnerClassified(PartnerEvent):
+    TYPE: ClassVar[str] = "crm.partners.partner.classified"
+
+    abc: str
+    xyz: str
+    stage: str
+    classified_at: datetime
+
+
 PUBLISHED: list[type[DomainEvent]] = [
     PartnerRegistered,
     PartnerUpdated,
     PartnerMerged,
+    PartnerClassified,
     LeadCreated,
     LeadConverted,
     LeadLost,
 ]
+
+
+# What partners reads of deals' events (tolerant readers: only the fields used).
+ORDER_TOPIC = "crm.deals.order.v1"
+
+
+class OrderPlaced(DomainEvent):
+    TOPIC: ClassVar[str] = ORDER_TOPIC
+    TYPE: ClassVar[str] = "crm.deals.order.placed"
+    KEY_FIELD: ClassVar[str] = "order_id"
+
+    order_id: uuid.UUID
+    partner_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    placed_at: datetime
+
+
+class PaymentReceived(DomainEvent):
+    TOPIC: ClassVar[str] = ORDER_TOPIC
+    TYPE: ClassVar[str] = "crm.deals.payment.received"
+    KEY_FIELD: ClassVar[str] = "order_id"
+
+    payment_id: uuid.UUID
+    partner_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    received_at: datetime
+
+
+consumer = EventConsumer("partners")
+
+
+@consumer.on(OrderPlaced)
+async def count_order(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
+    await SalesRepository(session).add_order(
+        await _current_id(session, event.partner_id), event.amount, event.currency.upper(), event.placed_at
+    )
+
+
+@consumer.on(PaymentReceived)
+async def count_payment(session: AsyncSession, event: PaymentReceived, envelope: Envelope) -> None:
+    await SalesRepository(session).add_payment(
+        await _current_id(session, event.partner_id), event.amount, event.currency.upper(), event.received_at
+    )
+
+
+async def _current_id(session: AsyncSession, partner_id: uuid.UUID) -> uuid.UUID:
+    """An event about a partner merged since is counted for the survivor."""
+    return await PartnerRepository(session).survivor_of(partner_id) or partner_id

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Index, String, Text, Uuid, func, text
+from sqlalchemy import Column, Date, ForeignKey, Index, Numeric, String, Text, Uuid, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -224,3 +225,47 @@ class PersonRelationRow(PartnersTable, table=True):
     kind: str = Field(sa_column=Column(String(30), primary_key=True))
     note: str = Field(default="", sa_column=Column(String(500), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class SalesMonthRow(PartnersTable, table=True):
+    """A partner's orders and payments in one month and currency, summed from deals' events."""
+
+    __tablename__ = "sales_month"
+
+    partner_id: uuid.UUID = Field(primary_key=True)
+    month: date = Field(sa_column=Column(Date, primary_key=True))
+    currency: str = Field(sa_column=Column(String(3), primary_key=True))
+    ordered: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 2), nullable=False))
+    paid: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 2), nullable=False))
+    orders: int = 0
+
+
+class ActivityRow(PartnersTable, table=True):
+    __tablename__ = "partner_activity"
+
+    partner_id: uuid.UUID = Field(primary_key=True)
+    orders: int = 0
+    first_order_at: datetime = Field(sa_column=utc_column())
+    last_order_at: datetime = Field(sa_column=utc_column())
+
+
+class ClassRow(PartnersTable, table=True):
+    __tablename__ = "partner_class"
+
+    partner_id: uuid.UUID = Field(primary_key=True)
+    abc: str = Field(sa_column=Column(String(1), nullable=False))
+    xyz: str = Field(sa_column=Column(String(1), nullable=False))
+    stage: str = Field(sa_column=Column(String(20), nullable=False))
+    classified_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class ClassHistoryRow(PartnersTable, table=True):
+    __tablename__ = "partner_class_history"
+    __table_args__ = (Index("ix_partner_class_history_partner", "partner_id", "classified_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    partner_id: uuid.UUID
+    abc: str = Field(sa_column=Column(String(1), nullable=False))
+    xyz: str = Field(sa_column=Column(String(1), nullable=False))
+    stage: str = Field(sa_column=Column(String(20), nullable=False))
+    classified_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import delete, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -16,7 +17,10 @@ from crm_platform.text import fold, latin
 from partners.domain import OPEN_LEAD_STATES, Contact, ContactKind, LeadData, PartnerData, PartnerRole, PersonData
 from partners.legal import CounterpartyData
 from partners.models import (
+    ActivityRow,
     BankAccountRow,
+    ClassHistoryRow,
+    ClassRow,
     ContactRow,
     CounterpartyRow,
     LeadRow,
@@ -27,6 +31,7 @@ from partners.models import (
     PersonLinkRow,
     PersonRelationRow,
     PersonRow,
+    SalesMonthRow,
     ShopCustomerRow,
 )
 
@@ -637,7 +642,107 @@ class MergeRepository:
                 .where(PartnerRow.id == survivor, PartnerRow.lead_id.is_(None))  # type: ignore[union-attr]
                 .values(lead_id=inherited)
             )
+        await SalesRepository(s).move(survivor, merged)
         await s.flush()
         await s.execute(delete(PartnerRow).where(PartnerRow.id.in_(merged)))  # type: ignore[attr-defined]
         s.add_all(PartnerAliasRow(merged_id=m, survivor_id=survivor) for m in merged)
         await s.flush()
+
+
+class SalesRepository:
+    """Sales figures per partner and month, and the classification computed from them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_order(self, partner_id: uuid.UUID, amount: Decimal, currency: str, at: datetime) -> None:
+        await self._add_month(partner_id, at, currency, ordered=amount, paid=Decimal(0), orders=1)
+        statement = insert(ActivityRow).values(partner_id=partner_id, orders=1, first_order_at=at, last_order_at=at)
+        statement = statement.on_conflict_do_update(
+            index_elements=["partner_id"],
+            set_={
+                "orders": ActivityRow.orders + 1,
+                "first_order_at": func.least(ActivityRow.first_order_at, at),
+                "last_order_at": func.greatest(ActivityRow.last_order_at, at),
+            },
+        )
+        await self.session.execute(statement)
+
+    async def add_payment(self, partner_id: uuid.UUID, amount: Decimal, currency: str, at: datetime) -> None:
+        await self._add_month(partner_id, at, currency, ordered=Decimal(0), paid=amount, orders=0)
+
+    async def _add_month(
+        self, partner_id: uuid.UUID, at: datetime, currency: str, *, ordered: Decimal, paid: Decimal, orders: int
+    ) -> None:
+        month = date(at.year, at.month, 1)
+        statement = insert(SalesMonthRow).values(
+            partner_id=partner_id, month=month, currency=currency, ordered=ordered, paid=paid, orders=orders
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["partner_id", "month", "currency"],
+            set_={
+                "ordered": SalesMonthRow.ordered + statement.excluded.ordered,
+                "paid": SalesMonthRow.paid + statement.excluded.paid,
+                "orders": SalesMonthRow.orders + statement.excluded.orders,
+            },
+        )
+        await self.session.execute(statement)
+
+    async def months_since(self, start: date) -> list[SalesMonthRow]:
+        query = select(SalesMonthRow).where(SalesMonthRow.month >= start)
+        return list((await self.session.execute(query)).scalars().all())
+
+    async def activity(self) -> list[ActivityRow]:
+        return list((await self.session.execute(select(ActivityRow))).scalars().all())
+
+    async def classes(self) -> dict[uuid.UUID, ClassRow]:
+        return {r.partner_id: r for r in (await self.session.execute(select(ClassRow))).scalars().all()}
+
+    async def class_of(self, partner_id: uuid.UUID) -> ClassRow | None:
+        return await self.session.get(ClassRow, partner_id)
+
+    async def history(self, partner_id: uuid.UUID, *, limit: int = 100) -> list[ClassHistoryRow]:
+        query = (
+            select(ClassHistoryRow)
+            .where(ClassHistoryRow.partner_id == partner_id)
+            .order_by(ClassHistoryRow.classified_at.desc(), ClassHistoryRow.id.desc())  # type: ignore[attr-defined]
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars().all())
+
+    async def set_class(self, partner_id: uuid.UUID, abc: str, xyz: str, stage: str, at: datetime) -> None:
+        statement = insert(ClassRow).values(partner_id=partner_id, abc=abc, xyz=xyz, stage=stage, classified_at=at)
+        statement = statement.on_conflict_do_update(
+            index_elements=["partner_id"],
+            set_={"abc": abc, "xyz": xyz, "stage": stage, "classified_at": at},
+        )
+        await self.session.execute(statement)
+        self.session.add(ClassHistoryRow(partner_id=partner_id, abc=abc, xyz=xyz, stage=stage, classified_at=at))
+
+    async def move(self, survivor: uuid.UUID, merged: list[uuid.UUID]) -> None:
+        """On a merge the survivor's figures absorb the merged partners'."""
+        params = {"survivor": survivor, "merged": merged}
+        await self.session.execute(
+            text(
+                "INSERT INTO sales_month (partner_id, month, currency, ordered, paid, orders) "
+                "SELECT :survivor, month, currency, sum(ordered), sum(paid), sum(orders) FROM sales_month "
+                "WHERE partner_id = ANY(:merged) GROUP BY month, currency "
+                "ON CONFLICT (partner_id, month, currency) DO UPDATE SET "
+                "ordered = sales_month.ordered + excluded.ordered, paid = sales_month.paid + excluded.paid, "
+                "orders = sales_month.orders + excluded.orders"
+            ),
+            params,
+        )
+        await self.session.execute(
+            text(
+                "INSERT INTO partner_activity (partner_id, orders, first_order_at, last_order_at) "
+                "SELECT :survivor, sum(orders), min(first_order_at), max(last_order_at) FROM partner_activity "
+                "WHERE partner_id = ANY(:merged) HAVING count(*) > 0 "
+                "ON CONFLICT (partner_id) DO UPDATE SET orders = partner_activity.orders + excluded.orders, "
+                "first_order_at = least(partner_activity.first_order_at, excluded.first_order_at), "
+                "last_order_at = greatest(partner_activity.last_order_at, excluded.last_order_at)"
+            ),
+            params,
+        )
+        for table in ("sales_month", "partner_activity", "partner_class"):
+            await self.session.execute(text(f"DELETE FROM {table} WHERE partner_id = ANY(:merged)"), params)
