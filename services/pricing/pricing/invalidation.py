@@ -12,7 +12,7 @@ import logging
 import uuid
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.admin import AIOKafkaAdminClient
 
 from pricing.events import AGREEMENT_TOPIC, PRICE_TOPIC
 from pricing.price_tables import PriceTables
@@ -35,15 +35,27 @@ def apply(tables: PriceTables, topic: str, headers: list[tuple[str, bytes]]) -> 
         tables.drop_agreements()
 
 
+async def _partitions(bootstrap: str) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(TOPICS))
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(topic["topic"], p["partition"])
+        for topic in described
+        if not topic.get("error_code")
+        for p in topic.get("partitions", [])
+    ]
+
+
 async def listen_for_invalidation(bootstrap: str, tables: PriceTables, stopping: asyncio.Event) -> None:
     while not stopping.is_set():
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         try:
             await consumer.start()
-            await consumer.topics()  # fetches the metadata partitions_for_topic reads
-            assignment = [
-                TopicPartition(topic, p) for topic in TOPICS for p in sorted(consumer.partitions_for_topic(topic) or [])
-            ]
+            assignment = await _partitions(bootstrap)
             if not assignment:
                 await consumer.stop()
                 await asyncio.sleep(1)
@@ -55,13 +67,17 @@ async def listen_for_invalidation(bootstrap: str, tables: PriceTables, stopping:
             tables.drop_agreements()
             tables.drop_rates()
             tables.drop_partner()
+            log.info("cache invalidation reader positioned on %d partitions", len(assignment))
             while not stopping.is_set():
                 batch = await consumer.getmany(timeout_ms=500)
                 for partition, records in batch.items():
                     for record in records:
                         apply(tables, partition.topic, list(record.headers))
-        except KafkaError:
-            log.warning("cache invalidation reader lost Kafka; clearing caches and retrying", exc_info=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Kafka unreachable or anything else: no event can be missed silently, so forget everything.
+            log.exception("cache invalidation reader failed; clearing caches and retrying")
             tables.drop_types()
             tables.drop_agreements()
             await asyncio.sleep(1)

@@ -32,6 +32,7 @@ from pricing.repository import (
 
 Series = tuple[list[date], list[Decimal]]
 SEGMENT_TTL_SECONDS = 2.0
+REDIS_DISTRUST_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,10 @@ class PriceTables:
         self._rates: dict[tuple[str, str, date], tuple[Decimal, date] | None] = {}
         self._agreements: dict[uuid.UUID, AgreementRow] | None = None
         self._segments: dict[uuid.UUID, tuple[str | None, float]] = {}
+        self._fresh: set[uuid.UUID] = set()
+        self._skip_redis_until = 0.0
+        # Bumped by every drop: a load that started before a drop must not store what it read.
+        self._generation = 0
 
     # ------------------------------------------------------------ invalidation
 
@@ -98,16 +103,23 @@ class PriceTables:
             await self.redis.delete(*(f"table:{t}" for t in type_ids))
 
     def drop_types(self, type_ids: list[uuid.UUID] | None = None) -> None:
+        """Forgets tables; the next load of each comes from PostgreSQL, since the Redis copy
+        may predate the change (the writer drops it only after its commit)."""
+        self._generation += 1
         self._types = None
         if type_ids is None:
             self._tables.clear()
+            self._skip_redis_until = time.monotonic() + REDIS_DISTRUST_SECONDS
         for type_id in type_ids or []:
             self._tables.pop(type_id, None)
+            self._fresh.add(type_id)
 
     def drop_rates(self) -> None:
+        self._generation += 1
         self._rates.clear()
 
     def drop_agreements(self) -> None:
+        self._generation += 1
         self._agreements = None
 
     def drop_partner(self, partner_id: uuid.UUID | None = None) -> None:
@@ -133,10 +145,14 @@ class PriceTables:
     # ------------------------------------------------------------ reads
 
     async def types(self) -> dict[uuid.UUID, PriceTypeRow]:
-        if self._types is None:
+        found = self._types
+        if found is None:
+            generation = self._generation
             async with self.db.reading() as session:
-                self._types = {t.id: t for t in await PriceTypeRepository(session).all()}
-        return self._types
+                found = {t.id: t for t in await PriceTypeRepository(session).all()}
+            if generation == self._generation:  # not dropped while loading: still current
+                self._types = found
+        return found
 
     async def price_type(self, type_id: uuid.UUID) -> PriceTypeRow | None:
         return (await self.types()).get(type_id)
@@ -148,26 +164,29 @@ class PriceTables:
         found = self._tables.get(type_id)
         if found is not None:
             return found
+        generation = self._generation
+        from_database = self.redis is None or type_id in self._fresh or time.monotonic() < self._skip_redis_until
+        raw = None if from_database or self.redis is None else await self.redis.get(f"table:{type_id}")
+        if raw is not None:
+            found = PriceTable.loads(raw)
+        else:
+            self._fresh.discard(type_id)
+            found = await self._load_table(type_id)
+            if self.redis is not None and generation == self._generation:
+                await self.redis.set(f"table:{type_id}", found.dumps())
+        if generation == self._generation:
+            self._tables[type_id] = found
+        return found
 
-        async def load() -> bytes:
-            async with self.db.reading() as session:
-                rows = await PriceRepository(session).table(type_id)
-            series: dict[uuid.UUID, Series] = {}
-            for product_id, on, amount in rows:
-                dates, amounts = series.setdefault(product_id, ([], []))
-                dates.append(on)
-                amounts.append(amount)
-            table = PriceTable(series)
-            self._tables[type_id] = table
-            return table.dumps()
-
-        if self.redis is None:
-            await load()
-            return self._tables[type_id]
-        raw = await self.redis.get_or_load(f"table:{type_id}", load)
-        if type_id not in self._tables:
-            self._tables[type_id] = PriceTable.loads(raw or b"{}")
-        return self._tables[type_id]
+    async def _load_table(self, type_id: uuid.UUID) -> PriceTable:
+        async with self.db.reading() as session:
+            rows = await PriceRepository(session).table(type_id)
+        series: dict[uuid.UUID, Series] = {}
+        for product_id, on, amount in rows:
+            dates, amounts = series.setdefault(product_id, ([], []))
+            dates.append(on)
+            amounts.append(amount)
+        return PriceTable(series)
 
     async def products(
         self, ids: list[uuid.UUID], skus: list[str]
@@ -186,18 +205,22 @@ class PriceTables:
         if source == target:
             return Decimal(1), on
         key = (source, target, on)
-        if key not in self._rates:
+        if key in self._rates:
+            found = self._rates[key]
+        else:
+            generation = self._generation
             async with self.db.reading() as session:
                 rates = RateRepository(session)
                 direct = await rates.latest(source, target, on)
                 inverse = await rates.latest(target, source, on)
             if direct is not None and (inverse is None or direct[1] >= inverse[1]):
-                self._rates[key] = direct
+                found = direct
             elif inverse is not None:
-                self._rates[key] = (Decimal(1) / inverse[0], inverse[1])
+                found = (Decimal(1) / inverse[0], inverse[1])
             else:
-                self._rates[key] = None
-        found = self._rates[key]
+                found = None
+            if generation == self._generation:
+                self._rates[key] = found
         if found is None:
             raise FailedPrecondition(
                 f"no exchange rate {source}→{target} on or before {on}: set one with SetExchangeRate",
@@ -256,8 +279,12 @@ class PriceTables:
         return cached[0]
 
     async def _all_agreements(self) -> dict[uuid.UUID, AgreementRow]:
-        if self._agreements is None:
+        found = self._agreements
+        if found is None:
+            generation = self._generation
             async with self.db.reading() as session:
                 rows = await AgreementRepository(session).page(100_000, None, partner_id=None, segment="", status="")
-            self._agreements = {a.id: a for a in rows}
-        return self._agreements
+            found = {a.id: a for a in rows}
+            if generation == self._generation:
+                self._agreements = found
+        return found
