@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -196,7 +197,8 @@ async def test_fifty_concurrent_bookings_of_one_slot_exactly_one_wins(
         booked = await probe.collect(3.0)
     assert codes.count(grpc.StatusCode.OK) == 1
     assert codes.count(grpc.StatusCode.ALREADY_EXISTS) == 49
-    assert sum(1 for r in booked if dict(r.headers).get("ce_type") == b"crm.interactions.appointment.booked") == 1
+    mine = [r for r in booked if r.value and json.loads(r.value).get("specialist_id") == specialist.id]
+    assert [dict(r.headers)["ce_type"] for r in mine] == [b"crm.interactions.appointment.booked"]
     after = await appointments.ListFreeSlots(
         pb.ListFreeSlotsRequest(specialist_id=specialist.id, offering_id=offering.id, date=day.isoformat()),
         metadata=auth(),
@@ -239,3 +241,91 @@ async def test_booking_outside_the_schedule_or_with_bad_input(appointments: pb_g
             metadata=auth(),
         )
     assert "time_zone" in field_violations(zone.value)
+
+
+async def test_event_lifecycle_publishes_completed_and_refuses_to_reopen(cal: pb_grpc.CalendarServiceStub) -> None:
+    user = f"taras.{uuid.uuid4().hex[:6]}"
+    start = datetime(2026, 12, 3, 15, 0, tzinfo=KYIV)
+    event = await cal.PlanEvent(
+        pb.PlanEventRequest(
+            title="Дзвінок з ПП «Дніпро-Агро»",
+            starts_at=ts(start),
+            ends_at=ts(start + timedelta(minutes=20)),
+            time_zone="Europe/Kyiv",
+        ),
+        metadata=as_user(user),
+    )
+    async with KafkaProbe("crm.interactions.interaction.v1") as probe:
+        done = await cal.CompleteEvent(pb.EventRef(id=event.id), metadata=as_user(user))
+        record = await probe.wait_for(lambda r: r.key == event.id.encode())
+    assert done.state == pb.EVENT_STATE_COMPLETED
+    assert dict(record.headers)["ce_type"] == b"crm.interactions.event.completed"
+    with pytest.raises(grpc.aio.AioRpcError) as reopen:
+        await cal.CancelEvent(pb.EventRef(id=event.id), metadata=as_user(user))
+    assert reopen.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    day = await cal.ListCalendar(
+        pb.ListCalendarRequest(view=pb.CALENDAR_VIEW_DAY, date="2026-12-03", time_zone="Europe/Kyiv"),
+        metadata=as_user(user),
+    )
+    assert [(o.event_id, o.state, o.local_start) for o in day.occurrences] == [
+        (event.id, pb.EVENT_STATE_COMPLETED, "2026-12-03T15:00:00+02:00")
+    ]
+
+
+async def test_cancelled_appointment_frees_its_slot_and_load_is_counted(
+    appointments: pb_grpc.AppointmentsServiceStub,
+) -> None:
+    specialist, offering = await _specialist(appointments)
+    day = (datetime.now(KYIV) + timedelta(days=4)).date()
+    slots = (
+        await appointments.ListFreeSlots(
+            pb.ListFreeSlotsRequest(specialist_id=specialist.id, offering_id=offering.id, date=day.isoformat()),
+            metadata=auth(),
+        )
+    ).slots
+    rid = str(uuid.uuid4())
+    booked = [
+        await appointments.BookAppointment(
+            pb.BookAppointmentRequest(
+                request_id=rid if i == 0 else str(uuid.uuid4()),
+                specialist_id=specialist.id,
+                offering_id=offering.id,
+                starts_at=slots[i].starts_at,
+                client_name="Олійник Петро",
+                client_phone="067 555 12 34",
+            ),
+            metadata=auth(),
+        )
+        for i in range(2)
+    ]
+    repeated = await appointments.BookAppointment(
+        pb.BookAppointmentRequest(
+            request_id=rid,
+            specialist_id=specialist.id,
+            offering_id=offering.id,
+            starts_at=slots[0].starts_at,
+            client_name="Олійник Петро",
+        ),
+        metadata=auth(),
+    )
+    assert repeated.id == booked[0].id
+    assert booked[0].client_phone == "+380675551234"
+    window = pb.ListAppointmentsRequest(
+        specialist_id=specialist.id, **{"from": slots[0].starts_at}, to=slots[-1].ends_at
+    )
+    assert (await appointments.ListAppointments(window, metadata=auth())).booked_minutes == 120
+    async with KafkaProbe("crm.interactions.interaction.v1") as probe:
+        cancelled = await appointments.CancelAppointment(pb.CancelAppointmentRequest(id=booked[0].id), metadata=auth())
+        record = await probe.wait_for(lambda r: r.key == booked[0].id.encode())
+    assert cancelled.status == pb.APPOINTMENT_STATUS_CANCELLED
+    assert dict(record.headers)["ce_type"] == b"crm.interactions.appointment.cancelled"
+    load = await appointments.ListAppointments(window, metadata=auth())
+    assert [a.id for a in load.appointments] == [booked[1].id]
+    assert load.booked_minutes == 60
+    again = await appointments.BookAppointment(
+        pb.BookAppointmentRequest(
+            specialist_id=specialist.id, offering_id=offering.id, starts_at=slots[0].starts_at, client_name="Інший"
+        ),
+        metadata=auth(),
+    )
+    assert again.status == pb.APPOINTMENT_STATUS_BOOKED
