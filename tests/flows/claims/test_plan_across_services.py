@@ -6,6 +6,7 @@ about the claim is listed with the claim."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 
 import grpc
@@ -16,7 +17,9 @@ from crm.interactions.v1 import interactions_pb2 as ipb
 from crm.interactions.v1 import interactions_pb2_grpc as ipb_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crm_platform.auth import issue_token
 from crm_platform.localrun import ServiceProcess
+from crm_platform.settings import ServiceSettings
 from crm_platform.testing import Services, auth
 from tests.flows.claims.conftest import register
 
@@ -26,6 +29,12 @@ pytestmark = pytest.mark.flow
 @pytest.fixture(scope="session")
 async def interactions(services: Services) -> ServiceProcess:
     return await services.start("interactions")
+
+
+def as_user(subject: str, role: str = "manager") -> tuple[tuple[str, str], ...]:
+    settings = ServiceSettings(service="tests")
+    token = issue_token(settings.jwt_secret.get_secret_value(), subject, [role], issuer=settings.jwt_issuer)
+    return (("authorization", f"Bearer {token}"),)
 
 
 async def eventually(stub: pb_grpc.ClaimsServiceStub, claim_id: str, check: Callable[[pb.Claim], bool]) -> pb.Claim:
@@ -41,6 +50,7 @@ async def eventually(stub: pb_grpc.ClaimsServiceStub, claim_id: str, check: Call
 async def test_a_task_done_and_checked_in_interactions_moves_the_claims_plan(
     stub: pb_grpc.ClaimsServiceStub, interactions: ServiceProcess
 ) -> None:
+    performer, checker = f"oksana.tkachenko.{uuid.uuid4().hex[:6]}", f"iryna.bondarenko.{uuid.uuid4().hex[:6]}"
     claim = await register(stub)
     due = Timestamp()
     due.FromJsonString("2026-12-20T12:00:00Z")
@@ -48,30 +58,33 @@ async def test_a_task_done_and_checked_in_interactions_moves_the_claims_plan(
         pb.AddPlanActivityRequest(
             claim_id=claim.id,
             name="Звірити накладні з фактичним надходженням",
-            performer_id="test-manager",
-            checker_id="test-head",
+            performer_id=performer,
+            checker_id=checker,
             due_at=due,
         ),
         metadata=auth("head"),
     )
-    activity_id = planned.plan[0].id
+    request_id = f"claims:{claim.id}:{planned.plan[0].id}"
 
     assigned = await eventually(stub, claim.id, lambda c: c.plan[0].status == pb.ACTIVITY_STATUS_ASSIGNED)
-    task_id = assigned.plan[0].task_id
-    assert task_id
+    assert assigned.plan[0].task_id
 
     async with grpc.aio.insecure_channel(interactions.address) as channel:
         tasks = ipb_grpc.TasksServiceStub(channel)
-        task = await tasks.GetTask(ipb.TaskRef(id=task_id), metadata=auth("manager"))
-        assert task.request_id == f"claims:{claim.id}:{activity_id}"
+        listed = await tasks.ListTasks(ipb.ListTasksRequest(), metadata=as_user(performer))
+        mine = [t for g in listed.groups for t in g.tasks if t.request_id == request_id]
+        assert len(mine) == 1  # one task however often the command is delivered
+        task = mine[0]
         assert task.subject.id == claim.id
-        assert task.performer_id == "test-manager"
-        await tasks.CompleteTask(ipb.CompleteTaskRequest(id=task_id, comment="Розбіжність 4 мішки"), metadata=auth())
+        assert "Звірити накладні" in task.title
+        await tasks.CompleteTask(
+            ipb.CompleteTaskRequest(id=task.id, comment="Розбіжність 4 мішки"), metadata=as_user(performer)
+        )
         done = await eventually(stub, claim.id, lambda c: c.progress.done == 1)
         assert done.plan[0].status == pb.ACTIVITY_STATUS_DONE
         assert done.progress.percent == 100
 
-        await tasks.CheckTask(ipb.CheckTaskRequest(id=task_id, accepted=True), metadata=auth("head"))
+        await tasks.CheckTask(ipb.CheckTaskRequest(id=task.id, accepted=True), metadata=as_user(checker, "head"))
     checked = await eventually(stub, claim.id, lambda c: c.progress.checked == 1)
     assert checked.plan[0].status == pb.ACTIVITY_STATUS_CHECKED
     assert checked.plan[0].checked_at.seconds > 0
