@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
@@ -63,26 +62,21 @@ def changed_event(row: PriceTypeRow) -> PriceTypeChanged:
 
 async def recalculate(
     session: AsyncSession, roots: set[uuid.UUID], product_ids: Sequence[uuid.UUID] | None, *, include_roots: bool
-) -> dict[uuid.UUID, list[tuple[uuid.UUID, date, Decimal]]]:
-    """Recomputes every price type derived from roots (chains included), bases first.
+) -> dict[uuid.UUID, int]:
+    """Recomputes every price type derived from roots (chains included), bases first, inside
+    PostgreSQL (numeric: exact decimals, the rounding of ``Rule.apply``).
 
-    Returns the rows written per derived type."""
+    Returns how many prices each derived type got."""
     types = {t.id: t for t in await PriceTypeRepository(session).all()}
     order = derivation_order(roots, {t.id: t.base_id for t in types.values()})
     if include_roots:
         order = [r for r in sorted(roots) if types[r].base_id is not None] + order
     prices = PriceRepository(session)
-    written: dict[uuid.UUID, list[tuple[uuid.UUID, date, Decimal]]] = {}
+    written: dict[uuid.UUID, int] = {}
     for type_id in order:
         rule = rule_of(types[type_id])
         assert rule is not None
-        # A base recalculated just before is taken as written, not read back.
-        base_rows = (
-            written[rule.base_id] if rule.base_id in written else await prices.rows_of(rule.base_id, product_ids)
-        )
-        rows = [(p, on, rule.apply(amount)) for p, on, amount in base_rows]
-        await prices.replace_derived(type_id, product_ids, rows)
-        written[type_id] = rows
+        written[type_id] = await prices.derive(type_id, rule, product_ids)
     return written
 
 

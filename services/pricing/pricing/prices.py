@@ -43,10 +43,11 @@ async def set_prices(
                 ),
                 source=SOURCE,
             )
-        written = await recalculate(session, {type_id}, [p for p, _ in prices], include_roots=False)
+        product_ids = [p for p, _ in prices]
+        written = await recalculate(session, {type_id}, product_ids, include_roots=False)
         currencies = {t.id: t.currency for t in await types.all()}
-        for derived_id, rows in written.items():
-            for product_id, effective_from, amount in rows:
+        for derived_id in written:
+            for product_id, effective_from, amount in await PriceRepository(session).rows_of(derived_id, product_ids):
                 if effective_from == on:
                     add_event(
                         session,
@@ -61,7 +62,7 @@ async def set_prices(
                         source=SOURCE,
                     )
     await tables.invalidate_types([type_id, *written])
-    return len(prices), sum(len(rows) for rows in written.values())
+    return len(prices), sum(written.values())
 
 
 async def set_rate(db: Database, tables: PriceTables, source: str, target: str, on: date, rate: Decimal) -> None:

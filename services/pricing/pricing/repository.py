@@ -8,12 +8,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.clock import utcnow
 from crm_platform.paging import PageToken
+from pricing.domain import Rounding, Rule
 from pricing.models import (
     AgreementRow,
     ExchangeRateRow,
@@ -144,25 +145,23 @@ class PriceRepository:
         connection = await self.session.connection()
         return (await connection.get_raw_connection()).driver_connection
 
-    async def replace_derived(
-        self,
-        type_id: uuid.UUID,
-        product_ids: Sequence[uuid.UUID] | None,
-        rows: Sequence[tuple[uuid.UUID, date, Decimal]],
-    ) -> None:
-        """Drops the type's rows (of product_ids, or all) and writes rows with COPY."""
-        condition = PRICE.c.price_type_id == type_id
-        if product_ids is not None:
-            condition = and_(condition, PRICE.c.product_id.in_(product_ids))
-        await self.session.execute(delete(PRICE).where(condition))
-        if not rows:
-            return
+    async def derive(self, type_id: uuid.UUID, rule: Rule, product_ids: Sequence[uuid.UUID] | None) -> int:
+        """Replaces the type's prices (of product_ids, or all) by its rule applied to its base's."""
         raw = await self._raw()
-        await raw.copy_records_to_table(
-            "price",
-            records=[(type_id, p, d, a, True) for p, d, a in rows],
-            columns=["price_type_id", "product_id", "effective_from", "amount", "derived"],
+        only = "($2::uuid[] IS NULL OR product_id = ANY($2::uuid[]))"
+        ids = None if product_ids is None else list(product_ids)
+        await raw.execute(f"DELETE FROM price WHERE price_type_id = $1 AND {only}", type_id, ids)
+        status = await raw.execute(
+            "INSERT INTO price (price_type_id, product_id, effective_from, amount, derived) "
+            f"SELECT $1, product_id, effective_from, {_rounded(rule)}, true "
+            f"FROM price WHERE price_type_id = $3 AND {only}",
+            type_id,
+            ids,
+            rule.base_id,
+            rule.markup_percent,
+            rule.step,
         )
+        return int(status.rsplit(" ", 1)[-1])
 
     async def table(self, type_id: uuid.UUID) -> list[tuple[uuid.UUID, date, Decimal]]:
         raw = await self._raw()
@@ -187,6 +186,19 @@ class PriceRepository:
         if after is not None:
             query = query.where(PRICE.c.product_id > after)
         return [(r[0], r[1], r[2], r[3], r[4]) for r in await self.session.execute(query)]
+
+
+def _rounded(rule: Rule) -> str:
+    """SQL of ``Rule.apply`` for prices (never negative): $4 markup percent, $5 step."""
+    units = "(amount * (100 + $4::numeric) / 100 / $5::numeric)"
+    by_mode = {
+        Rounding.HALF_UP: f"round({units})",  # PostgreSQL rounds numeric halves away from zero
+        Rounding.UP: f"ceil({units})",
+        Rounding.DOWN: f"trunc({units})",
+        Rounding.HALF_EVEN: f"(CASE WHEN {units} - trunc({units}) = 0.5 "
+        f"THEN trunc({units}) + mod(trunc({units}), 2) ELSE round({units}) END)",
+    }
+    return f"{by_mode[rule.rounding]} * $5::numeric"
 
 
 class RateRepository:

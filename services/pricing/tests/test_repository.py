@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -13,6 +14,7 @@ import pytest
 from crm_platform.db import Database
 from crm_platform.events import Envelope
 from crm_platform.testing import Databases
+from pricing.domain import Rounding, Rule
 from pricing.events import PartnerRegistered, PartnerUpdated, partner_registered, partner_updated
 from pricing.models import PriceTypeRow, ProductRow
 from pricing.price_types import recalculate
@@ -82,3 +84,30 @@ async def test_recalculation_follows_a_chain_for_every_date(db: Database) -> Non
     async with db.reading() as session:
         rows = sorted((on, amount) for _, on, amount in await PriceRepository(session).rows_of(second.id, None))
     assert rows == [(date(2026, 1, 1), Decimal("6.0000")), (date(2026, 2, 1), Decimal("11.0000"))]
+
+
+@pytest.mark.parametrize("mode", list(Rounding))
+async def test_recalculation_in_postgresql_rounds_exactly_as_the_rule(db: Database, mode: Rounding) -> None:
+    """The SQL of a rule and ``Rule.apply`` agree on thousands of prices, halves included."""
+    rng = random.Random(mode.value)
+    amounts = [Decimal(rng.randrange(1, 10_000_000)) / 100 for _ in range(1500)]
+    amounts += [Decimal("2000.04"), Decimal("1111.11"), Decimal("0.10"), Decimal("12.50"), Decimal("2.5")]
+    async with db.transaction() as session:
+        base = PriceTypeRow(name="База", currency="UAH")
+        session.add(base)
+        await session.flush()
+        prices = PriceRepository(session)
+        products = [uuid.uuid4() for _ in amounts]
+        await prices.upsert(base.id, date(2026, 1, 1), list(zip(products, amounts, strict=True)))
+        for markup, step in [
+            (Decimal("12.5"), Decimal("0.01")),
+            (Decimal("-3"), Decimal("5")),
+            (Decimal("0"), Decimal("1")),
+            (Decimal("7.77"), Decimal("0.05")),
+        ]:
+            rule = Rule(base.id, markup, step, mode)
+            derived = uuid.uuid4()
+            assert await prices.derive(derived, rule, None) == len(amounts)
+            got = {p: a for p, _, a in await prices.rows_of(derived, None)}
+            expected = {p: rule.apply(a) for p, a in zip(products, amounts, strict=True)}
+            assert got == expected, (markup, step)
