@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import importlib
 import sys
+from io import StringIO
 from pathlib import Path
 
+import yaml
 from faststream.specification import AsyncAPI
 
 from crm_platform.messaging import make_broker
@@ -35,11 +37,30 @@ def document(spec: ServiceSpec) -> str:
     if spec.consumer is not None:
         # A private broker: attaching to it must not touch the running service's.
         spec.consumer.attach(broker, db=None, group_id=spec.name)  # type: ignore[arg-type]
-    return (
-        AsyncAPI(broker, title=f"crm {spec.name}", version="1", description=f"Events of the {spec.name} service.")
-        .to_specification()
-        .to_yaml()
-    )
+    specification = AsyncAPI(
+        broker, title=f"crm {spec.name}", version="1", description=f"Events of the {spec.name} service."
+    ).to_specification()
+    data = specification.to_jsonable()
+    _stable_order(data)
+    out = StringIO(initial_value="", newline="\n")
+    yaml.dump(data, out, sort_keys=False)  # as FastStream's own to_yaml
+    return out.getvalue()
+
+
+def _stable_order(data: dict) -> None:  # type: ignore[type-arg]
+    """FastStream keeps publishers and subscribers in WeakSets, so their order changes from
+    run to run: the document lists them sorted by name instead."""
+    components = data.get("components") or {}
+    for section in (
+        data.get("channels"),
+        data.get("operations"),
+        components.get("messages"),
+        components.get("schemas"),
+    ):
+        if isinstance(section, dict):
+            items = sorted(section.items(), key=lambda kv: str(kv[0]))
+            section.clear()
+            section.update(items)
 
 
 def path_of(service: str) -> Path:

@@ -18,6 +18,7 @@ from crm_platform.money import Money
 from crm_platform.paging import PageToken, page_size
 from crm_platform.proto_codec import enum_in, enum_out, money_in, money_out, timestamp_in, timestamp_out
 from deals import dealflow, planning, processes
+from deals.commerce_api import CommerceMethods
 from deals.dealflow import DealChanges, DealView
 from deals.domain import (
     DealKind,
@@ -33,6 +34,7 @@ from deals.funnel import FunnelFigures, funnel
 from deals.models import DealHistoryRow, LostReasonRow, TaskRow
 from deals.opening import NewDeal, open_deal
 from deals.planning import NewTask
+from deals.pricing_gateway import PricingGateway
 from deals.processes import ProcessView
 from deals.repository import DealFilter, DealRepository
 
@@ -252,9 +254,10 @@ def _changes(request: pb.UpdateDealRequest) -> DealChanges:
     return DealChanges(**values)  # type: ignore[arg-type]
 
 
-class DealsApi(pb_grpc.DealsServiceServicer):
-    def __init__(self, db: Database) -> None:
+class DealsApi(CommerceMethods, pb_grpc.DealsServiceServicer):
+    def __init__(self, db: Database, pricing: PricingGateway) -> None:
         self.db = db
+        self.pricing = pricing
 
     async def OpenDeal(self, request: pb.OpenDealRequest, context: ServicerContext) -> pb.Deal:
         request_id = _request_id(request.request_id)
@@ -437,10 +440,10 @@ class DealsApi(pb_grpc.DealsServiceServicer):
         return funnel_out(await funnel(self.db, _filter(request)))
 
 
-def grpc_service(db: Database) -> GrpcService:
+def grpc_service(db: Database, pricing: PricingGateway) -> GrpcService:
     return GrpcService(
         full_name=pb.DESCRIPTOR.services_by_name["DealsService"].full_name,
-        servicer=DealsApi(db),
+        servicer=DealsApi(db, pricing),
         add_to_server=pb_grpc.add_DealsServiceServicer_to_server,
         access={
             # Process templates and the lost-reason list shape everyone's work: heads of sales edit them.
@@ -448,5 +451,8 @@ def grpc_service(db: Database) -> GrpcService:
             "UpdateProcess": HEADS,
             "CreateLostReason": HEADS,
             "UpdateLostReason": HEADS,
+            "SetOrderStates": HEADS,
+            "DecideProposalApproval": HEADS,
+            "ApproveOrder": HEADS,
         },
     )

@@ -268,3 +268,59 @@ async def history(db: Database, deal_id: uuid.UUID) -> list[DealHistoryRow]:
         if await DealRepository(session).get(deal_id) is None:
             raise NotFound(f"deal {deal_id} not found")
         return await DealRepository(session).history(deal_id)
+
+
+async def follow_order(session: AsyncSession, deal: DealRow, comment: str) -> None:
+    """An order placed moves its deal to the process's last stage (fulfilment), whatever
+    the kind: the order itself is the proof the earlier stages asked for."""
+    if deal.status != DealStatus.IN_PROGRESS or not deal.process_id:
+        return
+    stages = await _stages(session, deal)
+    last = stages[-1].code
+    if deal.stage_code == last:
+        return
+    here = domain.position_of(stages, deal.stage_code or stages[0].code)
+    entry = _history(deal, to_stage=last, to_status=deal.status, comment=comment)
+    entry.skipped = [s.code for s in stages[here + 1 : -1]]
+    await DealRepository(session).add_history(entry)
+    from_stage = deal.stage_code or ""
+    deal.stage_code, deal.reached_position = last, len(stages) - 1
+    deal.version += 1
+    add_event(
+        session,
+        DealStageChanged(
+            deal_id=deal.id,
+            partner_id=deal.partner_id,
+            manager_id=deal.manager_id,
+            from_stage=from_stage,
+            to_stage=last,
+            changed_by=entry.moved_by,
+            changed_at=entry.moved_at,
+            process_id=deal.process_id,
+            skipped_stages=entry.skipped,
+        ),
+        source=SOURCE,
+    )
+
+
+async def win_by_orders(session: AsyncSession, deal: DealRow, amount: Money, comment: str) -> None:
+    """Every order of the deal paid and shipped: the deal is won with their amount."""
+    if deal.status != DealStatus.IN_PROGRESS:
+        return
+    entry = _history(deal, to_stage=deal.stage_code or "", to_status=DealStatus.WON.value, comment=comment)
+    await DealRepository(session).add_history(entry)
+    deal.status, deal.won_amount, deal.closed_at = DealStatus.WON.value, amount.amount, entry.moved_at
+    deal.currency = deal.currency or amount.currency
+    deal.version += 1
+    add_event(
+        session,
+        DealWon(
+            deal_id=deal.id,
+            partner_id=deal.partner_id,
+            manager_id=deal.manager_id,
+            amount=amount.amount,
+            currency=amount.currency,
+            won_at=entry.moved_at,
+        ),
+        source=SOURCE,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 from crm_platform.errors import FailedPrecondition, InvalidArgument, Violations
@@ -217,3 +218,147 @@ DEFAULT_STAGES = [
     Stage("preparing_fulfilment", "Підготовка до виконання"),
     Stage("fulfilment", "Виконання (відвантаження та оплата)"),
 ]
+
+
+# ---------------------------------------------------------------- proposals
+
+
+class ProposalStatus(StrEnum):
+    DRAFT = "draft"
+    AWAITING_APPROVAL = "awaiting_approval"
+    AGREED = "agreed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class Importance(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+class ProposalAction(StrEnum):
+    AGREE = "agree"
+    REQUEST_APPROVAL = "request_approval"
+    APPROVE = "approve"
+    DECLINE = "decline"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    REVISE = "revise"
+
+
+_PROPOSAL_MOVES: dict[ProposalAction, tuple[frozenset[ProposalStatus], ProposalStatus]] = {
+    ProposalAction.AGREE: (frozenset({ProposalStatus.DRAFT}), ProposalStatus.AGREED),
+    ProposalAction.REQUEST_APPROVAL: (frozenset({ProposalStatus.DRAFT}), ProposalStatus.AWAITING_APPROVAL),
+    ProposalAction.APPROVE: (frozenset({ProposalStatus.AWAITING_APPROVAL}), ProposalStatus.AGREED),
+    ProposalAction.DECLINE: (frozenset({ProposalStatus.AWAITING_APPROVAL}), ProposalStatus.DRAFT),
+    ProposalAction.REJECT: (frozenset({ProposalStatus.AGREED}), ProposalStatus.REJECTED),
+    ProposalAction.CANCEL: (
+        frozenset(
+            {ProposalStatus.DRAFT, ProposalStatus.AWAITING_APPROVAL, ProposalStatus.AGREED, ProposalStatus.REJECTED}
+        ),
+        ProposalStatus.CANCELLED,
+    ),
+    ProposalAction.REVISE: (
+        frozenset({ProposalStatus.DRAFT, ProposalStatus.AGREED, ProposalStatus.REJECTED}),
+        ProposalStatus.DRAFT,
+    ),
+}
+
+
+def proposal_next(
+    status: ProposalStatus, action: ProposalAction, *, needs_approval: bool, approved: bool, expired: bool
+) -> ProposalStatus:
+    allowed, target = _PROPOSAL_MOVES[action]
+    if status not in allowed:
+        raise FailedPrecondition(f"a {status.value} proposal cannot be {action.value}d", rule="proposal_status")
+    if action == ProposalAction.AGREE:
+        if expired:
+            raise FailedPrecondition("the proposal's valid-until date has passed", rule="proposal_expired")
+        if needs_approval and not approved:
+            raise FailedPrecondition(
+                "a discount passes the agreement's limit: a head of sales must approve it first",
+                rule="approval_required",
+            )
+    if action == ProposalAction.REQUEST_APPROVAL and not needs_approval:
+        raise FailedPrecondition("nothing in this proposal needs approval", rule="approval_not_needed")
+    if action == ProposalAction.APPROVE and expired:
+        raise FailedPrecondition("the proposal's valid-until date has passed", rule="proposal_expired")
+    return target
+
+
+# ---------------------------------------------------------------- orders
+
+AWAITING_APPROVAL = "awaiting_approval"
+COMPLETED = "completed"
+CANCELLED = "cancelled"
+FIXED_ORDER_STATES = (AWAITING_APPROVAL, COMPLETED, CANCELLED)
+CENT = Decimal("0.01")
+
+
+class OrderKind(StrEnum):
+    CUSTOMER = "customer"
+    SHOP = "shop"
+
+
+def line_net(line: dict[str, str]) -> Decimal:
+    """A line's payable total per unit, for valuing partial shipments."""
+    return Decimal(line["total"]) / Decimal(line["quantity"])
+
+
+def plan_shipment(lines: list[dict[str, str]], wanted: dict[int, Decimal]) -> dict[int, Decimal]:
+    """Quantities to ship per line; every line's remainder when nothing is named."""
+    v = Violations()
+    if not wanted:
+        wanted = {i: Decimal(ln["quantity"]) - Decimal(ln.get("shipped", "0")) for i, ln in enumerate(lines)}
+        wanted = {i: q for i, q in wanted.items() if q > 0}
+        if not wanted:
+            raise FailedPrecondition("everything ordered has been shipped", rule="over_shipment")
+        return wanted
+    for i, quantity in wanted.items():
+        if i < 0 or i >= len(lines):
+            v.add(f"lines[{i}].line_index", f"the order has lines 0..{len(lines) - 1}")
+        elif quantity <= 0:
+            v.add(f"lines[{i}].quantity", "must be positive")
+    v.raise_if_any()
+    for i, quantity in wanted.items():
+        left = Decimal(lines[i]["quantity"]) - Decimal(lines[i].get("shipped", "0"))
+        if quantity > left:
+            raise FailedPrecondition(
+                f"line {i} ({lines[i].get('sku', '')}): {quantity} asked, only {left} left to ship",
+                rule="over_shipment",
+            )
+    return wanted
+
+
+def fully_shipped(lines: list[dict[str, str]]) -> bool:
+    return all(Decimal(ln.get("shipped", "0")) >= Decimal(ln["quantity"]) for ln in lines)
+
+
+def to_pay(total: Decimal, paid: Decimal) -> Decimal:
+    return max(Decimal(0), total - paid)
+
+
+def advance(total: Decimal, paid: Decimal) -> Decimal:
+    return max(Decimal(0), paid - total)
+
+
+def overdue(state: str, due_on: date | None, total: Decimal, paid: Decimal, today: date) -> bool:
+    return state not in (COMPLETED, CANCELLED) and due_on is not None and due_on < today and paid < total
+
+
+def require_settleable(state: str) -> None:
+    if state == AWAITING_APPROVAL:
+        raise FailedPrecondition("the order awaits approval of its terms", rule="order_awaiting_approval")
+    if state == CANCELLED:
+        raise FailedPrecondition("the order is cancelled", rule="order_cancelled")
+
+
+def check_invoice(total: Decimal, invoiced: Decimal, amount: Decimal) -> None:
+    if amount <= 0:
+        raise InvalidArgument.single("amount.amount", "must be positive")
+    if invoiced + amount > total:
+        raise FailedPrecondition(
+            f"invoicing {amount} would exceed the order's total ({total}; {invoiced} invoiced)",
+            rule="over_invoicing",
+        )

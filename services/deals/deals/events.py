@@ -108,6 +108,110 @@ class DealReopened(DomainEvent):
     reopened_at: datetime
 
 
+class ProposalAgreed(DomainEvent):
+    """A commercial proposal was agreed (the deal's topic, so it stays in order with the deal)."""
+
+    TOPIC: ClassVar[str] = DEAL_TOPIC
+    TYPE: ClassVar[str] = "crm.deals.proposal.agreed"
+    KEY_FIELD: ClassVar[str] = "deal_id"
+
+    proposal_id: uuid.UUID
+    deal_id: uuid.UUID
+    partner_id: uuid.UUID
+    version: int
+    amount: Decimal
+    currency: str
+    approved_by: str
+    agreed_at: datetime
+
+
+ORDER_TOPIC = "crm.deals.order.v1"
+
+
+class OrderPlaced(DomainEvent):
+    """A customer order was placed (from a proposal or pushed by a shop)."""
+
+    TOPIC: ClassVar[str] = ORDER_TOPIC
+    TYPE: ClassVar[str] = "crm.deals.order.placed"
+    KEY_FIELD: ClassVar[str] = "order_id"
+
+    order_id: uuid.UUID
+    deal_id: uuid.UUID
+    partner_id: uuid.UUID
+    manager_id: str
+    shop_id: str | None
+    amount: Decimal
+    currency: str
+    placed_at: datetime
+    state: str = ""
+    shop_order_id: str | None = None
+    cost_amount: Decimal | None = None
+
+
+class OrderStateChanged(DomainEvent):
+    """An order moved to another state of its kind's list."""
+
+    TOPIC: ClassVar[str] = ORDER_TOPIC
+    TYPE: ClassVar[str] = "crm.deals.order.state_changed"
+    KEY_FIELD: ClassVar[str] = "order_id"
+
+    order_id: uuid.UUID
+    partner_id: uuid.UUID
+    from_state: str
+    to_state: str
+    changed_at: datetime
+
+
+class InvoiceIssued(DomainEvent):
+    """An invoice for payment of (part of) an order."""
+
+    TOPIC: ClassVar[str] = ORDER_TOPIC
+    TYPE: ClassVar[str] = "crm.deals.invoice.issued"
+    KEY_FIELD: ClassVar[str] = "order_id"
+
+    invoice_id: uuid.UUID
+    order_id: uuid.UUID
+    partner_id: uuid.UUID
+    manager_id: str
+    region: str = ""
+    amount: Decimal
+    currency: str
+    issued_on: date
+    due_on: date
+
+
+class PaymentReceived(DomainEvent):
+    """A payment against an order (what exceeds its total is an advance)."""
+
+    TOPIC: ClassVar[str] = ORDER_TOPIC
+    TYPE: ClassVar[str] = "crm.deals.payment.received"
+    KEY_FIELD: ClassVar[str] = "order_id"
+
+    payment_id: uuid.UUID
+    order_id: uuid.UUID
+    invoice_id: uuid.UUID | None
+    partner_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    received_at: datetime
+
+
+class ShipmentMade(DomainEvent):
+    """Goods of an order shipped, valued at the order's prices, with their cost."""
+
+    TOPIC: ClassVar[str] = ORDER_TOPIC
+    TYPE: ClassVar[str] = "crm.deals.shipment.made"
+    KEY_FIELD: ClassVar[str] = "order_id"
+
+    shipment_id: uuid.UUID
+    order_id: uuid.UUID
+    partner_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    cost_amount: Decimal
+    shipped_at: datetime
+
+
 class Subject(BaseModel):
     service: str
     type: str
@@ -132,12 +236,25 @@ class TaskRequested(DomainEvent):
     subject: Subject
 
 
-PUBLISHED: list[type[DomainEvent]] = [DealOpened, DealStageChanged, DealWon, DealLost, DealReopened, TaskRequested]
+PUBLISHED: list[type[DomainEvent]] = [
+    DealOpened,
+    DealStageChanged,
+    DealWon,
+    DealLost,
+    DealReopened,
+    ProposalAgreed,
+    OrderPlaced,
+    OrderStateChanged,
+    InvoiceIssued,
+    PaymentReceived,
+    ShipmentMade,
+    TaskRequested,
+]
 
 PARTNER_TOPIC = "crm.partners.partner.v1"
 
 
-class PartnerRegistered(DomainEvent):
+class InboundPartnerRegistered(DomainEvent):
     """partners' crm.partners.partner.registered, as deals reads it."""
 
     TOPIC: ClassVar[str] = PARTNER_TOPIC
@@ -151,13 +268,13 @@ class PartnerRegistered(DomainEvent):
     version: int = 1
 
 
-class PartnerUpdated(PartnerRegistered):
+class InboundPartnerUpdated(InboundPartnerRegistered):
     """partners' crm.partners.partner.updated (the whole new state), as deals reads it."""
 
     TYPE: ClassVar[str] = "crm.partners.partner.updated"
 
 
-class PartnerMerged(DomainEvent):
+class InboundPartnerMerged(DomainEvent):
     TOPIC: ClassVar[str] = PARTNER_TOPIC
     TYPE: ClassVar[str] = "crm.partners.partner.merged"
     KEY_FIELD: ClassVar[str] = "partner_id"
@@ -167,7 +284,7 @@ class PartnerMerged(DomainEvent):
     version: int = 0
 
 
-class PartnerClassified(DomainEvent):
+class InboundPartnerClassified(DomainEvent):
     TOPIC: ClassVar[str] = PARTNER_TOPIC
     TYPE: ClassVar[str] = "crm.partners.partner.classified"
     KEY_FIELD: ClassVar[str] = "partner_id"
@@ -177,7 +294,7 @@ class PartnerClassified(DomainEvent):
     xyz: str = ""
 
 
-class AgreementAgreed(DomainEvent):
+class InboundAgreementAgreed(DomainEvent):
     TOPIC: ClassVar[str] = "crm.pricing.agreement.v1"
     TYPE: ClassVar[str] = "crm.pricing.agreement.agreed"
     KEY_FIELD: ClassVar[str] = "agreement_id"
@@ -189,7 +306,7 @@ class AgreementAgreed(DomainEvent):
     valid_to: date | None = None
 
 
-class AgreementClosed(DomainEvent):
+class InboundAgreementClosed(DomainEvent):
     TOPIC: ClassVar[str] = "crm.pricing.agreement.v1"
     TYPE: ClassVar[str] = "crm.pricing.agreement.closed"
     KEY_FIELD: ClassVar[str] = "agreement_id"
@@ -197,7 +314,7 @@ class AgreementClosed(DomainEvent):
     agreement_id: uuid.UUID
 
 
-class TaskAssigned(DomainEvent):
+class InboundTaskAssigned(DomainEvent):
     TOPIC: ClassVar[str] = "crm.interactions.task.v1"
     TYPE: ClassVar[str] = "crm.interactions.task.assigned"
     KEY_FIELD: ClassVar[str] = "task_id"
@@ -206,11 +323,11 @@ class TaskAssigned(DomainEvent):
     request_id: str | None = None
 
 
-class TaskDone(TaskAssigned):
+class InboundTaskDone(InboundTaskAssigned):
     TYPE: ClassVar[str] = "crm.interactions.task.done"
 
 
-class TaskChecked(TaskAssigned):
+class InboundTaskChecked(InboundTaskAssigned):
     TYPE: ClassVar[str] = "crm.interactions.task.checked"
 
     accepted: bool = False
@@ -219,22 +336,22 @@ class TaskChecked(TaskAssigned):
 consumer = EventConsumer("deals")
 
 
-@consumer.on(PartnerRegistered)
-async def remember_partner(session: AsyncSession, event: PartnerRegistered, envelope: Envelope) -> None:
+@consumer.on(InboundPartnerRegistered)
+async def remember_partner(session: AsyncSession, event: InboundPartnerRegistered, envelope: Envelope) -> None:
     await KnownPartnerRepository(session).upsert(
         event.partner_id, name=event.name, manager_id=event.manager_id, segment=event.segment, version=event.version
     )
 
 
-@consumer.on(PartnerUpdated)
-async def update_partner(session: AsyncSession, event: PartnerUpdated, envelope: Envelope) -> None:
+@consumer.on(InboundPartnerUpdated)
+async def update_partner(session: AsyncSession, event: InboundPartnerUpdated, envelope: Envelope) -> None:
     await KnownPartnerRepository(session).upsert(
         event.partner_id, name=event.name, manager_id=event.manager_id, segment=event.segment, version=event.version
     )
 
 
-@consumer.on(PartnerMerged)
-async def merge_partners(session: AsyncSession, event: PartnerMerged, envelope: Envelope) -> None:
+@consumer.on(InboundPartnerMerged)
+async def merge_partners(session: AsyncSession, event: InboundPartnerMerged, envelope: Envelope) -> None:
     merged = [m for m in event.merged_ids if m != event.partner_id]
     if not merged:
         return
@@ -242,20 +359,20 @@ async def merge_partners(session: AsyncSession, event: PartnerMerged, envelope: 
     await KnownPartnerRepository(session).mark_merged(merged, event.partner_id, event.version)
 
 
-@consumer.on(PartnerClassified)
-async def classify_partner(session: AsyncSession, event: PartnerClassified, envelope: Envelope) -> None:
+@consumer.on(InboundPartnerClassified)
+async def classify_partner(session: AsyncSession, event: InboundPartnerClassified, envelope: Envelope) -> None:
     await KnownPartnerRepository(session).classify(event.partner_id, event.abc[:1], event.xyz[:1])
 
 
-@consumer.on(AgreementAgreed)
-async def remember_agreement(session: AsyncSession, event: AgreementAgreed, envelope: Envelope) -> None:
+@consumer.on(InboundAgreementAgreed)
+async def remember_agreement(session: AsyncSession, event: InboundAgreementAgreed, envelope: Envelope) -> None:
     await AgreementRepository(session).upsert(
         event.agreement_id, event.partner_id, event.segment or "", event.valid_from, event.valid_to
     )
 
 
-@consumer.on(AgreementClosed)
-async def close_agreement(session: AsyncSession, event: AgreementClosed, envelope: Envelope) -> None:
+@consumer.on(InboundAgreementClosed)
+async def close_agreement(session: AsyncSession, event: InboundAgreementClosed, envelope: Envelope) -> None:
     await AgreementRepository(session).close(event.agreement_id)
 
 
@@ -264,17 +381,17 @@ async def _task_progress(session: AsyncSession, request_id: str | None, status: 
         await TaskRepository(session).set_status(request_id, status.value, task_id)
 
 
-@consumer.on(TaskAssigned)
-async def task_assigned(session: AsyncSession, event: TaskAssigned, envelope: Envelope) -> None:
+@consumer.on(InboundTaskAssigned)
+async def task_assigned(session: AsyncSession, event: InboundTaskAssigned, envelope: Envelope) -> None:
     await _task_progress(session, event.request_id, TaskStatus.ASSIGNED, event.task_id)
 
 
-@consumer.on(TaskDone)
-async def task_done(session: AsyncSession, event: TaskDone, envelope: Envelope) -> None:
+@consumer.on(InboundTaskDone)
+async def task_done(session: AsyncSession, event: InboundTaskDone, envelope: Envelope) -> None:
     await _task_progress(session, event.request_id, TaskStatus.DONE, event.task_id)
 
 
-@consumer.on(TaskChecked)
-async def task_checked(session: AsyncSession, event: TaskChecked, envelope: Envelope) -> None:
+@consumer.on(InboundTaskChecked)
+async def task_checked(session: AsyncSession, event: InboundTaskChecked, envelope: Envelope) -> None:
     status = TaskStatus.ACCEPTED if event.accepted else TaskStatus.RETURNED
     await _task_progress(session, event.request_id, status, event.task_id)

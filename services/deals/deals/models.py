@@ -6,7 +6,8 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ARRAY, Boolean, Column, Date, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ARRAY, Boolean, Column, Date, Index, Integer, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -50,6 +51,9 @@ class KnownAgreement(DealsTable, table=True):
 
 class SalesProcessRow(DealsTable, table=True):
     __tablename__ = "sales_process"
+    __table_args__ = (
+        Index("ix_sales_process_one_default", "is_default", unique=True, postgresql_where=text("is_default")),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(sa_column=Column(String(200), nullable=False))
@@ -145,3 +149,141 @@ class TaskRow(DealsTable, table=True):
     status: str = Field(sa_column=Column(String(20), nullable=False))
     interactions_task_id: str = Field(default="", sa_column=Column(String(64), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+def _json(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(JSONB, nullable=nullable)
+
+
+class ProposalRow(DealsTable, table=True):
+    __tablename__ = "proposal"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    deal_id: uuid.UUID = Field(index=True)
+    request_id: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    importance: str = Field(default="normal", sa_column=Column(String(10), nullable=False))
+    valid_until: date = Field(sa_column=Column(Date, nullable=False))
+    version: int = 1
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    agreement_id: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    lines: list[dict] = Field(default_factory=list, sa_column=_json())  # type: ignore[type-arg]
+    totals: dict = Field(default_factory=dict, sa_column=_json())  # type: ignore[type-arg]
+    approval_reasons: list[str] = Field(default_factory=list, sa_column=_json())
+    approved_version: int = 0
+    approved_by: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class ProposalVersionRow(DealsTable, table=True):
+    __tablename__ = "proposal_version"
+
+    proposal_id: uuid.UUID = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    lines: list[dict] = Field(default_factory=list, sa_column=_json())  # type: ignore[type-arg]
+    totals: dict = Field(default_factory=dict, sa_column=_json())  # type: ignore[type-arg]
+    valid_until: date = Field(sa_column=Column(Date, nullable=False))
+    created_by: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class CompetitorOfferRow(DealsTable, table=True):
+    __tablename__ = "competitor_offer"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    proposal_id: uuid.UUID = Field(index=True)
+    competitor_id: uuid.UUID
+    total: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class ShopRow(DealsTable, table=True):
+    __tablename__ = "shop"
+
+    id: str = Field(sa_column=Column(String(60), primary_key=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    secret: str = Field(sa_column=Column(String(100), nullable=False))
+    price_type_id: str = Field(sa_column=Column(String(64), nullable=False))
+    agreement_id: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class OrderStateRow(DealsTable, table=True):
+    __tablename__ = "order_state"
+
+    kind: str = Field(sa_column=Column(String(20), primary_key=True))
+    code: str = Field(sa_column=Column(String(40), primary_key=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    final: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+
+
+class OrderRow(DealsTable, table=True):
+    __tablename__ = "customer_order"
+    __table_args__ = (UniqueConstraint("shop_id", "shop_order_id", name="uq_order_shop_order"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    deal_id: uuid.UUID = Field(index=True)
+    partner_id: uuid.UUID = Field(index=True)
+    manager_id: str = Field(default="", sa_column=Column(String(120), nullable=False))
+    kind: str = Field(sa_column=Column(String(20), nullable=False))
+    state: str = Field(sa_column=Column(String(40), nullable=False))
+    request_id: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
+    proposal_id: uuid.UUID | None = Field(default=None)
+    shop_id: str | None = Field(default=None, sa_column=Column(String(60)))
+    shop_order_id: str | None = Field(default=None, sa_column=Column(String(120)))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    total: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    cost: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False))
+    invoiced: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False))
+    paid: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False))
+    shipped: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False))
+    agreement_id: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    lines: list[dict] = Field(default_factory=list, sa_column=_json())  # type: ignore[type-arg]
+    totals: dict = Field(default_factory=dict, sa_column=_json())  # type: ignore[type-arg]
+    violations: list[dict] = Field(default_factory=list, sa_column=_json())  # type: ignore[type-arg]
+    due_on: date | None = Field(default=None, sa_column=Column(Date))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class InvoiceRow(DealsTable, table=True):
+    __tablename__ = "invoice"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    order_id: uuid.UUID = Field(index=True)
+    request_id: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
+    amount: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    issued_on: date = Field(sa_column=Column(Date, nullable=False))
+    due_on: date = Field(sa_column=Column(Date, nullable=False))
+
+
+class PaymentRow(DealsTable, table=True):
+    __tablename__ = "payment"
+    __table_args__ = (UniqueConstraint("shop_id", "shop_payment_id", name="uq_payment_shop_payment"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    order_id: uuid.UUID = Field(index=True)
+    invoice_id: uuid.UUID | None = Field(default=None)
+    request_id: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
+    shop_id: str | None = Field(default=None, sa_column=Column(String(60)))
+    shop_payment_id: str | None = Field(default=None, sa_column=Column(String(120)))
+    amount: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class ShipmentRow(DealsTable, table=True):
+    __tablename__ = "shipment"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    order_id: uuid.UUID = Field(index=True)
+    request_id: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
+    lines: list[dict] = Field(default_factory=list, sa_column=_json())  # type: ignore[type-arg]
+    amount: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    cost: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    shipped_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -8,7 +8,7 @@ import pytest
 
 from crm_platform.db import Database
 from crm_platform.testing import Databases
-from deals.events import PartnerRegistered, remember_partner
+from deals.events import InboundPartnerRegistered, remember_partner
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -28,7 +28,9 @@ class Partners:
 
     async def known(self, name: str = "ТОВ «Зоря Агро»", *, segment: str = "Оптові покупці") -> uuid.UUID:
         partner_id = uuid.uuid4()
-        event = PartnerRegistered(partner_id=partner_id, name=name, manager_id="olena.kovalenko", segment=segment)
+        event = InboundPartnerRegistered(
+            partner_id=partner_id, name=name, manager_id="olena.kovalenko", segment=segment
+        )
         async with self.db.transaction() as session:
             await remember_partner(session, event, None)  # type: ignore[arg-type]
         return partner_id

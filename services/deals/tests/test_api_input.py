@@ -108,12 +108,12 @@ CASES = [
 @pytest.mark.parametrize(("method", "request_", "field"), CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
 async def test_bad_input_names_the_field(db: Database, method: str, request_: object, field: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        await getattr(DealsApi(db), method)(request_, None)
+        await getattr(DealsApi(db, None), method)(request_, None)  # type: ignore[arg-type]
     assert field in {v.field for v in caught.value.violations}
 
 
 async def test_update_deal_changes_only_the_masked_fields(db: Database, partners_copy: Partners) -> None:
-    api = DealsApi(db)
+    api = DealsApi(db, None)  # type: ignore[arg-type]
     partner = await partners_copy.known()
     deal = await api.OpenDeal(
         pb.OpenDealRequest(partner_id=str(partner), title="Корм для птиці", source="Виставка «Агро-2026»"), None

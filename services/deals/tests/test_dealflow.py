@@ -19,10 +19,10 @@ from deals import dealflow, processes
 from deals.dealflow import DealChanges
 from deals.domain import DealKind, ParticipantRole, Stage, StageCondition
 from deals.events import (
-    AgreementAgreed,
-    PartnerClassified,
-    PartnerMerged,
-    PartnerUpdated,
+    InboundAgreementAgreed,
+    InboundPartnerClassified,
+    InboundPartnerMerged,
+    InboundPartnerUpdated,
     classify_partner,
     merge_partners,
     remember_agreement,
@@ -79,11 +79,11 @@ async def test_controlled_deal_walks_the_default_process_with_its_conditions(
     assert await rule(dealflow.move(db, deal_id, "proposal", "")) == "partner_classified"
 
     async with db.transaction() as session:
-        await classify_partner(session, PartnerClassified(partner_id=partner_id, abc="A", xyz="X"), None)  # type: ignore[arg-type]
+        await classify_partner(session, InboundPartnerClassified(partner_id=partner_id, abc="A", xyz="X"), None)  # type: ignore[arg-type]
     assert await rule(dealflow.move(db, deal_id, "proposal", "")) == "agreement_set"
 
     async with db.transaction() as session:
-        agreed = AgreementAgreed(agreement_id=uuid.uuid4(), partner_id=partner_id, valid_from=date(2020, 1, 1))
+        agreed = InboundAgreementAgreed(agreement_id=uuid.uuid4(), partner_id=partner_id, valid_from=date(2020, 1, 1))
         await remember_agreement(session, agreed, None)  # type: ignore[arg-type]
     moved = await dealflow.move(db, deal_id, "proposal", "клієнт класифікований, угоду підписано")
     assert moved.deal.stage_code == "proposal"
@@ -114,7 +114,7 @@ async def test_segment_agreement_counts_for_its_partners(db: Database, partners_
     deal_id = await new_deal(db, partner_id, process_id=process.process.id)
     assert await rule(dealflow.move(db, deal_id, "b", "")) == "agreement_set"
     async with db.transaction() as session:
-        await remember_agreement(session, AgreementAgreed(agreement_id=uuid.uuid4(), segment=segment), None)  # type: ignore[arg-type]
+        await remember_agreement(session, InboundAgreementAgreed(agreement_id=uuid.uuid4(), segment=segment), None)  # type: ignore[arg-type]
     assert (await dealflow.move(db, deal_id, "b", "")).deal.stage_code == "b"
 
 
@@ -213,12 +213,12 @@ async def test_partner_copy_follows_updates_by_version_and_merges(db: Database, 
     other_deal = await new_deal(db, kept)
     await add_participant(db, other_deal, gone, ParticipantRole.COMPETITOR, "")
     async with db.transaction() as session:
-        newer = PartnerUpdated(partner_id=kept, name="ТОВ «Світанок Плюс»", manager_id="ivan.melnyk", version=3)
+        newer = InboundPartnerUpdated(partner_id=kept, name="ТОВ «Світанок Плюс»", manager_id="ivan.melnyk", version=3)
         await update_partner(session, newer, None)  # type: ignore[arg-type]
     async with db.transaction() as session:
-        older = PartnerUpdated(partner_id=kept, name="стара назва", manager_id="x", version=2)
+        older = InboundPartnerUpdated(partner_id=kept, name="стара назва", manager_id="x", version=2)
         await update_partner(session, older, None)  # type: ignore[arg-type]
-        await merge_partners(session, PartnerMerged(partner_id=kept, merged_ids=[gone], version=4), None)  # type: ignore[arg-type]
+        await merge_partners(session, InboundPartnerMerged(partner_id=kept, merged_ids=[gone], version=4), None)  # type: ignore[arg-type]
     view = await dealflow.get_view(db, deal_id)
     assert view.deal.partner_id == kept
     assert view.partner is not None

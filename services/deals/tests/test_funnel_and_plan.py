@@ -18,7 +18,7 @@ from crm_platform.money import Money
 from crm_platform.tables import OutboxMessage
 from deals import dealflow, processes
 from deals.domain import DealKind, ParticipantRole, Stage
-from deals.events import TaskAssigned, TaskChecked, task_assigned, task_checked
+from deals.events import InboundTaskAssigned, InboundTaskChecked, task_assigned, task_checked
 from deals.funnel import funnel
 from deals.opening import NewDeal, open_deal
 from deals.planning import NewTask, add_participant, list_tasks, plan_task, remove_participant
@@ -130,10 +130,10 @@ async def test_planned_task_is_requested_from_interactions_once_and_follows_its_
     assert (body["requested_by"], body["checker_id"], body["author_id"]) == ("deals", "head.petro", "taras.shevchuk")
 
     async with db.transaction() as session:
-        await task_assigned(session, TaskAssigned(task_id="it-77", request_id=task.command_request_id), None)  # type: ignore[arg-type]
-        await task_assigned(session, TaskAssigned(task_id="other", request_id="claims:1:2"), None)  # type: ignore[arg-type]
+        await task_assigned(session, InboundTaskAssigned(task_id="it-77", request_id=task.command_request_id), None)  # type: ignore[arg-type]
+        await task_assigned(session, InboundTaskAssigned(task_id="other", request_id="claims:1:2"), None)  # type: ignore[arg-type]
     assert [(t.status, t.interactions_task_id) for t in await list_tasks(db, deal.id)] == [("assigned", "it-77")]
     async with db.transaction() as session:
-        checked = TaskChecked(task_id="it-77", request_id=task.command_request_id, accepted=True)
+        checked = InboundTaskChecked(task_id="it-77", request_id=task.command_request_id, accepted=True)
         await task_checked(session, checked, None)  # type: ignore[arg-type]
     assert [t.status for t in await list_tasks(db, deal.id)] == ["accepted"]
