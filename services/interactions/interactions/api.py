@@ -137,7 +137,7 @@ def _title_of(titles: dict[tuple[str, str, uuid.UUID], str], row: InteractionRow
 
 
 class InteractionsApi(pb_grpc.InteractionsServiceServicer):
-    def __init__(self, db: Database, directory: Directory | None) -> None:
+    def __init__(self, db: Database, directory: Directory) -> None:
         self.db = db
         self.directory = directory
 
@@ -283,8 +283,6 @@ class InteractionsApi(pb_grpc.InteractionsServiceServicer):
         v = Violations()
         responsible = check_user(request.responsible_id, "responsible_id", v) or me()
         v.raise_if_any()
-        if self.directory is None:
-            raise NotFound("partners is not configured")
         return await self._out(await ingest_email(self.db, self.directory, request.raw_message, responsible))
 
     async def CreateNote(self, request: pb.CreateNoteRequest, context: ServicerContext) -> pb.Note:
@@ -653,7 +651,7 @@ class TasksApi(pb_grpc.TasksServiceServicer):
         )
 
 
-def grpc_services(db: Database, directory: Directory | None, feed_secret: str) -> list[GrpcService]:
+def grpc_services(db: Database, directory: Directory, feed_secret: str) -> list[GrpcService]:
     def service(name: str, servicer: object, add: object) -> GrpcService:
         return GrpcService(
             full_name=pb.DESCRIPTOR.services_by_name[name].full_name,

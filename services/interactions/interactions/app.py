@@ -17,6 +17,8 @@ from interactions.reminders import reminder_loop
 
 
 class InteractionsSettings(ServiceSettings):
+    """CRM_TELEPHONY_SECRET: what the telephony sends in X-Telephony-Secret with each call."""
+
     telephony_secret: SecretStr = SecretStr("dev-only-telephony-secret")
     reminder_poll_seconds: float = 0.5
 
