@@ -99,9 +99,18 @@ BUILT_IN: dict[str, BuiltIn] = {
             Channel.EMAIL,
             frozenset({"title", "text", "due_at"}),
             {
-                UK: _t("Нагадування: {{ title }}", "{{ title }}\n{{ due_at|date('medium') }}\n\n{{ text }}"),
-                RU: _t("Напоминание: {{ title }}", "{{ title }}\n{{ due_at|date('medium') }}\n\n{{ text }}"),
-                EN: _t("Reminder: {{ title }}", "{{ title }}\n{{ due_at|date('medium') }}\n\n{{ text }}"),
+                UK: _t(
+                    "Нагадування: {{ title }}",
+                    "{{ title }}\n{% if due_at %}{{ due_at|date('medium') }}{% endif %}\n\n{{ text }}",
+                ),
+                RU: _t(
+                    "Напоминание: {{ title }}",
+                    "{{ title }}\n{% if due_at %}{{ due_at|date('medium') }}{% endif %}\n\n{{ text }}",
+                ),
+                EN: _t(
+                    "Reminder: {{ title }}",
+                    "{{ title }}\n{% if due_at %}{{ due_at|date('medium') }}{% endif %}\n\n{{ text }}",
+                ),
             },
         ),
         BuiltIn(
@@ -148,10 +157,17 @@ BUILT_IN: dict[str, BuiltIn] = {
             frozenset({"title", "author_id", "deadline"}),
             {
                 UK: _t(
-                    "Нове завдання: {{ title }}", "Вам доручено: {{ title }}\nТермін: {{ deadline|date('medium') }}"
+                    "Нове завдання: {{ title }}",
+                    "Вам доручено: {{ title }}\n{% if deadline %}Термін: {{ deadline|date('medium') }}{% endif %}",
                 ),
-                RU: _t("Новая задача: {{ title }}", "Вам поручено: {{ title }}\nСрок: {{ deadline|date('medium') }}"),
-                EN: _t("New task: {{ title }}", "Assigned to you: {{ title }}\nDue: {{ deadline|date('medium') }}"),
+                RU: _t(
+                    "Новая задача: {{ title }}",
+                    "Вам поручено: {{ title }}\n{% if deadline %}Срок: {{ deadline|date('medium') }}{% endif %}",
+                ),
+                EN: _t(
+                    "New task: {{ title }}",
+                    "Assigned to you: {{ title }}\n{% if deadline %}Due: {{ deadline|date('medium') }}{% endif %}",
+                ),
             },
         ),
         BuiltIn(

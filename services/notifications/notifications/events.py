@@ -223,7 +223,7 @@ class DealLost(DomainEvent):
 
     deal_id: uuid.UUID
     manager_id: str
-    reason: str = ""
+    reason: str | None = ""
 
 
 @consumer.on(DealWon)
@@ -236,7 +236,7 @@ async def alert_deal_won(session: AsyncSession, event: DealWon, envelope: Envelo
 
 @consumer.on(DealLost)
 async def alert_deal_lost(session: AsyncSession, event: DealLost, envelope: Envelope) -> None:
-    values = {"deal_id": str(event.deal_id), "reason": event.reason}
+    values = {"deal_id": str(event.deal_id), "reason": event.reason or "—"}
     await alerts.alert_user(session, event.manager_id, "deal_lost", values, envelope.id)
 
 
@@ -249,8 +249,8 @@ class ReminderDue(DomainEvent):
     reminder_id: str
     user_id: str
     title: str
-    text: str = ""
-    due_at: datetime
+    text: str | None = ""
+    due_at: datetime | None = None
 
 
 class TaskAssigned(DomainEvent):
@@ -262,12 +262,12 @@ class TaskAssigned(DomainEvent):
     title: str
     author_id: str = ""
     performer_id: str
-    deadline: datetime
+    deadline: datetime | None = None
 
 
 @consumer.on(ReminderDue)
 async def deliver_reminder(session: AsyncSession, event: ReminderDue, envelope: Envelope) -> None:
-    values = {"title": event.title, "text": event.text, "due_at": event.due_at}
+    values = {"title": event.title, "text": event.text or "", "due_at": event.due_at}
     await alerts.alert_user(session, event.user_id, "reminder", values, envelope.id)
 
 
@@ -284,7 +284,7 @@ class ClaimRegistered(DomainEvent):
     KEY_FIELD: ClassVar[str] = "claim_id"
 
     claim_id: str
-    number: str = ""
+    number: str | int = ""
     responsible_id: str
     reasons: list[str] = Field(default_factory=list)
 
@@ -303,7 +303,7 @@ class ClaimClosed(DomainEvent):
 
 @consumer.on(ClaimRegistered)
 async def alert_claim_registered(session: AsyncSession, event: ClaimRegistered, envelope: Envelope) -> None:
-    values = {"number": event.number or event.claim_id, "reasons": ", ".join(event.reasons)}
+    values = {"number": str(event.number or event.claim_id), "reasons": ", ".join(event.reasons)}
     await alerts.alert_user(session, event.responsible_id, "claim_registered", values, envelope.id)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, and_, func, literal, or_, select, text, update
+from sqlalchemy import Date, and_, bindparam, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -218,18 +218,17 @@ class MessageRepository:
 
     async def insert_new(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Inserts the rows whose (origin, recipient, channel) is new; returns those inserted."""
-        inserted: list[dict[str, Any]] = []
+        if not rows:
+            return []
         table = _table(MessageRow)
-        for start in range(0, len(rows), 2000):
-            chunk = rows[start : start + 2000]
-            result = await self.session.execute(
-                insert(table)
-                .values(list(chunk))
-                .on_conflict_do_nothing(constraint="uq_message_origin_recipient_channel")
-                .returning(table.c.id, table.c.recipient, table.c.channel, table.c.campaign_id, table.c.source_event_id)
-            )
-            inserted.extend(dict(r._mapping) for r in result)
-        return inserted
+        # One statement compiled once, sent in batches (SQLAlchemy's insertmanyvalues).
+        result = await self.session.execute(
+            insert(table)
+            .on_conflict_do_nothing(constraint="uq_message_origin_recipient_channel")
+            .returning(table.c.id, table.c.recipient, table.c.channel, table.c.campaign_id, table.c.source_event_id),
+            list(rows),
+        )
+        return [dict(r._mapping) for r in result]
 
     async def recover_expired_leases(self) -> int:
         """Attempts whose sender vanished (a crash mid-send) go back to the queue; they are
@@ -264,6 +263,23 @@ class MessageRepository:
         await self.session.execute(
             update(MessageRow).where(MessageRow.id == message_id).values(**values, updated_at=utcnow())
         )
+
+    async def mark_sent(self, sent: Sequence[tuple[uuid.UUID, str]], at: datetime) -> None:
+        table = _table(MessageRow)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("message_id"))
+            .values(
+                status=MessageStatus.SENT.value,
+                sent_at=at,
+                updated_at=at,
+                lease_until=None,
+                last_error="",
+                provider_message_id=bindparam("provider_id"),
+            )
+        )
+        connection = await self.session.connection()
+        await connection.execute(statement, [{"message_id": i, "provider_id": p} for i, p in sent])
 
     async def cancel_queued(self, campaign_id: uuid.UUID) -> int:
         result = await self.session.execute(

@@ -6,8 +6,8 @@ Delivery is at-least-once with a window as small as the protocol allows: the att
 is committed before the hand-over and the outcome right after it, one message at a time.
 A crash between a provider's acceptance and that commit leaves the row 'sending'; when
 its lease expires it is sent again with the same id (the SMTP Message-ID, the SMS
-gateway's Idempotency-Key), so the provider or the mailbox can recognise the repeat. At
-most `smtp_connections` messages per replica are in that window at any moment.
+gateway's Idempotency-Key), so the provider or the mailbox can recognise the repeat. The
+window holds the messages in flight plus those finished in the last few milliseconds.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from notifications.throttle import TokenBucket
 
 log = logging.getLogger(__name__)
 RECOVER_EVERY_SECONDS = 2.0
+GROUP_COMMIT_SECONDS = 0.01
 
 
 class Sender:
@@ -81,29 +82,41 @@ class Sender:
             return 0
         async with self.db.reading() as session:
             opted = await OptOutRepository(session).opted_out((m.recipient for m in claimed), channel.value)
-        await asyncio.gather(*(self._deliver(channel, m, m.recipient in opted) for m in claimed))
+        try:  # one round trip to the shared bucket for the whole batch
+            await self.buckets[channel].take(len(claimed))
+            limiter_error = ""
+        except Exception as exc:  # the rate limiter is down: send nothing now, try again later
+            limiter_error = f"rate limiter unavailable: {exc!r}"
+        suppressed = [m for m in claimed if m.recipient in opted]
+        if suppressed:
+            async with self.db.transaction() as session:
+                for message in suppressed:
+                    await ledger.suppress(session, message)
+        outcomes: list[tuple[MessageRow, Outcome]] = []
+
+        async def attempt(message: MessageRow) -> None:
+            if limiter_error:
+                outcomes.append((message, Outcome(Result.TEMPORARY, error=limiter_error)))
+            else:
+                outcomes.append((message, await self._attempt(channel, message)))
+
+        # Group commit: outcomes are recorded every few milliseconds as sends complete, so
+        # few messages are ever sent-but-unrecorded, without a transaction per message.
+        remaining = {asyncio.create_task(attempt(m)) for m in claimed if m.recipient not in opted}
+        while remaining or outcomes:
+            if remaining:
+                _, remaining = await asyncio.wait(remaining, timeout=GROUP_COMMIT_SECONDS)
+            if outcomes:
+                batch, outcomes[:] = list(outcomes), []
+                async with self.db.transaction() as session:
+                    await ledger.record_many(session, batch, self.settings.retry_base_seconds)
         campaign_ids = {m.campaign_id for m in claimed if m.campaign_id is not None}
         if campaign_ids:
             async with self.db.transaction() as session:
                 await CampaignRepository(session).complete_finished(campaign_ids)  # type: ignore[arg-type]
         return len(claimed)
 
-    async def _deliver(self, channel: Channel, message: MessageRow, opted_out: bool) -> None:
-        if opted_out:
-            async with self.db.transaction() as session:
-                await ledger.suppress(session, message)
-            return
-        outcome = await self._attempt(channel, message)
-        async with self.db.transaction() as session:
-            await ledger.record(session, message, outcome, self.settings.retry_base_seconds)
-        if outcome.result is not Result.SENT:
-            log.info("message %s to %s: %s %s", message.id, message.recipient, outcome.result, outcome.error)
-
     async def _attempt(self, channel: Channel, message: MessageRow) -> Outcome:
-        try:
-            await self.buckets[channel].take(1)
-        except Exception as exc:  # the rate limiter is down: nothing was sent, try later
-            return Outcome(Result.TEMPORARY, error=f"rate limiter unavailable: {exc!r}")
         return await self.adapters[channel].send(
             Outgoing(
                 message_id=str(message.id),

@@ -14,11 +14,11 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from crm_platform.errors import InvalidArgument
+from crm_platform.errors import FieldViolation, InvalidArgument
 from crm_platform.money import Money, check_currency, parse_decimal
 from notifications.domain import Language
 
@@ -93,16 +93,29 @@ def coerce(values: Mapping[str, str]) -> dict[str, Any]:
 
 def placeholders_of(source: str, field: str) -> set[str]:
     """The variables a template reads; refuses syntax errors and any reach for '_' attributes."""
+    found = _placeholders(source)
+    if isinstance(found, InvalidArgument):
+        raise InvalidArgument.single(field, found.violations[0].description)
+    return set(found)
+
+
+@lru_cache(maxsize=512)
+def _placeholders(source: str) -> frozenset[str] | InvalidArgument:
     env = environment(Language.UK)
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
-        raise InvalidArgument.single(field, f"template syntax error on line {exc.lineno}: {exc.message}") from None
+        return InvalidArgument.single("", f"template syntax error on line {exc.lineno}: {exc.message}")
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         attr = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
         if isinstance(attr, str) and attr.startswith("_"):
-            raise InvalidArgument.single(field, f"access to internal attribute {attr!r} is not allowed")
-    return set(meta.find_undeclared_variables(tree))
+            return InvalidArgument.single("", f"access to internal attribute {attr!r} is not allowed")
+    return frozenset(meta.find_undeclared_variables(tree))
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str, language: Language) -> Template:
+    return environment(language).from_string(source)
 
 
 def check_template(text: str, allowed: set[str], field: str) -> None:
@@ -115,9 +128,9 @@ def render_text(source: str, language: Language, values: Mapping[str, Any], fiel
     needed = placeholders_of(source, field)
     missing = sorted(needed - set(values))
     if missing:
-        raise InvalidArgument.single(f"variables.{missing[0]}", f"no value for placeholder {missing[0]!r}")
+        raise InvalidArgument([FieldViolation(f"variables.{m}", f"no value for placeholder {m!r}") for m in missing])
     try:
-        return environment(language).from_string(source).render(**values).strip()
+        return _compiled(source, language).render(**values).strip()
     except SecurityError as exc:
         raise InvalidArgument.single(field, f"template not allowed: {exc}") from None
     except UndefinedError as exc:
@@ -127,6 +140,9 @@ def render_text(source: str, language: Language, values: Mapping[str, Any], fiel
 
 
 def render(subject: str, body: str, language: Language, values: Mapping[str, Any]) -> Rendered:
+    missing = sorted((placeholders_of(subject, "text.subject") | placeholders_of(body, "text.body")) - set(values))
+    if missing:  # every missing value at once, not one per call
+        raise InvalidArgument([FieldViolation(f"variables.{m}", f"no value for placeholder {m!r}") for m in missing])
     return Rendered(
         subject=render_text(subject, language, values, "text.subject") if subject else "",
         body=render_text(body, language, values, "text.body"),

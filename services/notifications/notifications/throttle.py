@@ -44,6 +44,14 @@ class TokenBucket:
         return float(wait)
 
     async def take(self, tokens: int = 1) -> None:
+        """Waits until `tokens` are taken; more than the burst are taken a burst at a time."""
+        left = tokens
+        while left > 0:
+            chunk = min(left, self.burst)
+            await self._take_chunk(chunk)
+            left -= chunk
+
+    async def _take_chunk(self, tokens: int) -> None:
         while True:
             wait = await self.try_take(tokens)
             if wait <= 0:

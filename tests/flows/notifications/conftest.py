@@ -132,7 +132,9 @@ async def sms_gateway() -> AsyncIterator[SmsGateway]:
     app = Starlette(routes=[Route("/api/v1/messages", gateway.messages, methods=["POST"])])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=gateway.port, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(200):
+        if server.started:
+            break
         await asyncio.sleep(0.05)
     yield gateway
     server.should_exit = True
