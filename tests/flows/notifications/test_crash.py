@@ -24,6 +24,7 @@ from .helpers import campaign_finished
 pytestmark = pytest.mark.flow
 RECIPIENTS = 10_000
 SMTP_CONNECTIONS = 4
+SENDER_BATCH = 50
 
 
 @pytest.fixture
@@ -92,6 +93,7 @@ async def crash_service(
         CRM_DATABASE_URL=f"postgresql+asyncpg://crm:crm@127.0.0.1:55432/{database}",
         CRM_KAFKA_GROUP_ID=f"notifications-crash-{uuid.uuid4().hex[:6]}",
         CRM_NOTIFY_SMTP_CONNECTIONS=str(SMTP_CONNECTIONS),
+        CRM_NOTIFY_SENDER_BATCH=str(SENDER_BATCH),
     )
     return env, f"postgresql://crm:crm@127.0.0.1:55432/{database}"
 
@@ -176,8 +178,9 @@ async def test_sigkill_mid_campaign_then_restart_gives_every_recipient_one_messa
     assert len(message_ids) == RECIPIENTS
     assert all(len(ids) == 1 for ids in message_ids.values())  # exactly one message per recipient
     # At-least-once with the window documented in notifications.sender: a copy can repeat
-    # only for the messages in flight at the kill, and it carries the same Message-ID.
-    assert deliveries - RECIPIENTS <= SMTP_CONNECTIONS
+    # only for a message handed over but not yet recorded at the kill (at most one claimed
+    # batch, in practice the few in flight), and it carries the same Message-ID.
+    assert deliveries - RECIPIENTS <= SENDER_BATCH
     print(f"\n10,000-recipient crash test: {at_kill} delivered before SIGKILL, {deliveries - RECIPIENTS} repeated")
     cancelled_mail = sum(mass.count_to(lambda r: r.endswith("@cancel.example.ua")).values())
     assert cancelled_mail == cancelled.progress.sent + cancelled.progress.sending
