@@ -75,11 +75,14 @@ class ClaimsApi(pb_grpc.ClaimsServiceServicer):
             partner_id = own
         elif partner_id is None and not draft.partner_id:
             v.add("claim.partner_id", "is required")
-        kind = ClaimantKind.CLIENT
-        try:
-            kind = enum_in(draft.claimant_kind, pb.ClaimantKind, "CLAIMANT_KIND_", ClaimantKind, "claim.claimant_kind")
-        except InvalidArgument as exc:
-            v.add(exc.violations[0].field, exc.violations[0].description)
+        kind = ClaimantKind.CLIENT  # what a client registering its own claim is, unless it says otherwise
+        if draft.claimant_kind or not is_client(principal):
+            try:
+                kind = enum_in(
+                    draft.claimant_kind, pb.ClaimantKind, "CLAIMANT_KIND_", ClaimantKind, "claim.claimant_kind"
+                )
+            except InvalidArgument as exc:
+                v.add(exc.violations[0].field, exc.violations[0].description)
         deal_id = _optional_id(draft.deal_id, "claim.deal_id", v)
         order_id = _optional_id(draft.order_id, "claim.order_id", v)
         v.raise_if_any()

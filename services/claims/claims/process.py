@@ -45,9 +45,14 @@ async def change_status(
         current = ClaimStatus(claim.status)
         clean_result = check_transition(current, target, result)
         now = utcnow()
+        if target == ClaimStatus.UNDER_INVESTIGATION:
+            if responsible_id.strip():
+                claim.responsible_id = responsible_id.strip()
+            elif not claim.responsible_id:
+                raise InvalidArgument.single(
+                    "responsible_id", "name who investigates: the claim has no responsible yet"
+                )
         claim.status = target.value
-        if target == ClaimStatus.UNDER_INVESTIGATION and responsible_id.strip():
-            claim.responsible_id = responsible_id.strip()
         if target in CLOSED_STATUSES:
             claim.result = clean_result or comment.strip()
             claim.closed_at = now

@@ -81,6 +81,27 @@ async def test_a_client_registers_its_own_claim_and_sees_only_its_own(stub: pb_g
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+async def test_the_investigation_needs_someone_responsible(stub: pb_grpc.ClaimsServiceStub) -> None:
+    me = auth("client", partner_id=str(uuid.uuid4()))
+    own = await stub.RegisterClaim(
+        pb.RegisterClaimRequest(claim=draft("", claimant_kind=0, responsible_id="")), metadata=me
+    )
+    assert own.details.claimant_kind == pb.CLAIMANT_KIND_CLIENT
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ChangeStatus(
+            pb.ChangeStatusRequest(claim_id=own.id, to_status=pb.CLAIM_STATUS_UNDER_INVESTIGATION), metadata=auth()
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "responsible_id" in field_violations(caught.value)
+    started = await stub.ChangeStatus(
+        pb.ChangeStatusRequest(
+            claim_id=own.id, to_status=pb.CLAIM_STATUS_UNDER_INVESTIGATION, responsible_id="taras.shevchuk"
+        ),
+        metadata=auth(),
+    )
+    assert started.details.responsible_id == "taras.shevchuk"
+
+
 async def test_a_client_may_withdraw_but_not_decide_its_claim(stub: pb_grpc.ClaimsServiceStub) -> None:
     me = auth("client", partner_id=str(uuid.uuid4()))
     own = await stub.RegisterClaim(pb.RegisterClaimRequest(claim=draft("")), metadata=me)
