@@ -94,6 +94,7 @@ class PriceTables:
         self._skip_redis_until = 0.0
         # Bumped by every drop: a load that started before a drop must not store what it read.
         self._generation = 0
+        self._party_index: tuple[dict[uuid.UUID, AgreementRow], dict[uuid.UUID | str, list[AgreementRow]]] | None = None
 
     # ------------------------------------------------------------ invalidation
 
@@ -241,30 +242,39 @@ class PriceTables:
 
     async def agreement_for(self, partner_id: uuid.UUID, on: date) -> AgreementRow | None:
         """The partner's individual agreement in force, else its segment's typical one."""
-        agreements = list((await self._all_agreements()).values())
-        valid = [
-            a
-            for a in agreements
-            if a.status == AgreementStatus.AGREED and a.valid_from <= on and (a.valid_to is None or a.valid_to >= on)
-        ]
-        for a in valid:
-            if a.kind == AgreementKind.INDIVIDUAL and a.partner_id == partner_id:
+        by_party = await self._agreed_by_party()
+        for a in by_party.get(partner_id, ()):
+            if _in_force(a, on):
                 return a
         segment = await self.segment_of(partner_id)
-        if segment:
-            for a in valid:
-                if a.kind == AgreementKind.TYPICAL and a.segment == segment:
-                    return a
+        for a in by_party.get(segment, ()) if segment else ():
+            if _in_force(a, on):
+                return a
         return None
 
     async def lapsed_agreement_for(self, partner_id: uuid.UUID, on: date) -> AgreementRow | None:
         """The partner's agreed agreement (individual first) whose validity does not cover `on`."""
+        by_party = await self._agreed_by_party()
+        mine = by_party.get(partner_id, [])
         segment = await self.segment_of(partner_id)
-        agreed = [a for a in (await self._all_agreements()).values() if a.status == AgreementStatus.AGREED]
-        mine = [a for a in agreed if a.kind == AgreementKind.INDIVIDUAL and a.partner_id == partner_id]
         if not mine and segment:
-            mine = [a for a in agreed if a.kind == AgreementKind.TYPICAL and a.segment == segment]
+            mine = by_party.get(segment, [])
         return max(mine, key=lambda a: a.valid_from, default=None)
+
+    async def _agreed_by_party(self) -> dict[uuid.UUID | str, list[AgreementRow]]:
+        """Agreed agreements by partner id (individual) or segment (typical)."""
+        agreements = await self._all_agreements()
+        index = self._party_index
+        if index is None or index[0] is not agreements:
+            by_party: dict[uuid.UUID | str, list[AgreementRow]] = {}
+            for a in agreements.values():
+                if a.status != AgreementStatus.AGREED:
+                    continue
+                key = a.partner_id if a.kind == AgreementKind.INDIVIDUAL else a.segment
+                if key is not None:
+                    by_party.setdefault(key, []).append(a)
+            index = self._party_index = (agreements, by_party)
+        return index[1]
 
     async def segment_of(self, partner_id: uuid.UUID) -> str | None:
         # Partners' events reach the invalidation reader and the consumer independently,
@@ -288,3 +298,7 @@ class PriceTables:
             if generation == self._generation:
                 self._agreements = found
         return found
+
+
+def _in_force(agreement: AgreementRow, on: date) -> bool:
+    return agreement.valid_from <= on and (agreement.valid_to is None or agreement.valid_to >= on)
