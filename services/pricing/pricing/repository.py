@@ -148,18 +148,21 @@ class PriceRepository:
     async def derive(self, type_id: uuid.UUID, rule: Rule, product_ids: Sequence[uuid.UUID] | None) -> int:
         """Replaces the type's prices (of product_ids, or all) by its rule applied to its base's."""
         raw = await self._raw()
-        only = "($2::uuid[] IS NULL OR product_id = ANY($2::uuid[]))"
-        ids = None if product_ids is None else list(product_ids)
-        await raw.execute(f"DELETE FROM price WHERE price_type_id = $1 AND {only}", type_id, ids)
+        args: list[Any] = [type_id, rule.base_id, rule.markup_percent, rule.step]
+        only = ""
+        if product_ids is None:
+            await raw.execute("DELETE FROM price WHERE price_type_id = $1", type_id)
+        else:
+            ids = list(product_ids)
+            await raw.execute(
+                "DELETE FROM price WHERE price_type_id = $1 AND product_id = ANY($2::uuid[])", type_id, ids
+            )
+            args.append(ids)
+            only = " AND product_id = ANY($5::uuid[])"
         status = await raw.execute(
             "INSERT INTO price (price_type_id, product_id, effective_from, amount, derived) "
-            f"SELECT $1, product_id, effective_from, {_rounded(rule)}, true "
-            f"FROM price WHERE price_type_id = $3 AND {only}",
-            type_id,
-            ids,
-            rule.base_id,
-            rule.markup_percent,
-            rule.step,
+            f"SELECT $1, product_id, effective_from, {_rounded(rule)}, true FROM price WHERE price_type_id = $2{only}",
+            *args,
         )
         return int(status.rsplit(" ", 1)[-1])
 
@@ -189,8 +192,8 @@ class PriceRepository:
 
 
 def _rounded(rule: Rule) -> str:
-    """SQL of ``Rule.apply`` for prices (never negative): $4 markup percent, $5 step."""
-    units = "(amount * (100 + $4::numeric) / 100 / $5::numeric)"
+    """SQL of ``Rule.apply`` for prices (never negative): $3 markup percent, $4 step."""
+    units = "(amount * (100 + $3::numeric) / 100 / $4::numeric)"
     by_mode = {
         Rounding.HALF_UP: f"round({units})",  # PostgreSQL rounds numeric halves away from zero
         Rounding.UP: f"ceil({units})",
@@ -198,7 +201,7 @@ def _rounded(rule: Rule) -> str:
         Rounding.HALF_EVEN: f"(CASE WHEN {units} - trunc({units}) = 0.5 "
         f"THEN trunc({units}) + mod(trunc({units}), 2) ELSE round({units}) END)",
     }
-    return f"{by_mode[rule.rounding]} * $5::numeric"
+    return f"{by_mode[rule.rounding]} * $4::numeric"
 
 
 class RateRepository:
