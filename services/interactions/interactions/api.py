@@ -519,13 +519,15 @@ class AppointmentsApi(pb_grpc.AppointmentsServiceServicer):
         assert starts is not None
         row = await booking.book(
             self.db,
-            specialist_id=specialist_id,
-            offering_id=offering_id,
-            starts_at=starts,
-            client_partner_id=partner_id,
-            client_name=name,
-            client_phone=phone,
-            request_id=rid,
+            booking.Booking(
+                specialist_id=specialist_id,
+                offering_id=offering_id,
+                starts_at=starts,
+                client_partner_id=partner_id,
+                client_name=name,
+                client_phone=phone,
+                request_id=rid,
+            ),
         )
         return appointment_out(row)
 

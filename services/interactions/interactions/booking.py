@@ -6,12 +6,15 @@ range of booked appointments): two racing bookings cannot both commit.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from asyncpg.exceptions import ExclusionViolationError
-from sqlalchemy.exc import IntegrityError
+from asyncpg.exceptions import DeadlockDetectedError, ExclusionViolationError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from crm_platform.clock import utcnow
 from crm_platform.db import Database
@@ -23,6 +26,7 @@ from interactions.models import AppointmentRow, OfferingRow, SpecialistRow
 from interactions.repository import AppointmentRepository
 
 SOURCE = "crm/interactions"
+DEADLOCK_RETRIES = 5
 
 
 async def create_specialist(db: Database, name: str, time_zone: str, hours: list[dict[str, object]]) -> SpecialistRow:
@@ -75,17 +79,38 @@ def _is_overlap(exc: IntegrityError) -> bool:
     return isinstance(cause, ExclusionViolationError) or "appointment_no_overlap" in str(exc.orig)
 
 
-async def book(
-    db: Database,
-    *,
-    specialist_id: uuid.UUID,
-    offering_id: uuid.UUID,
-    starts_at: datetime,
-    client_partner_id: uuid.UUID | None,
-    client_name: str,
-    client_phone: str,
-    request_id: str | None,
-) -> AppointmentRow:
+@dataclass(frozen=True)
+class Booking:
+    specialist_id: uuid.UUID
+    offering_id: uuid.UUID
+    starts_at: datetime
+    client_partner_id: uuid.UUID | None
+    client_name: str
+    client_phone: str
+    request_id: str | None
+
+
+async def book(db: Database, booking: Booking) -> AppointmentRow:
+    """Books, retrying when PostgreSQL breaks a deadlock between racing overlap checks (two
+    uncommitted overlapping rows each waiting for the other); the retry then sees the winner."""
+    for attempt in range(1, DEADLOCK_RETRIES + 1):
+        try:
+            return await _book(db, booking)
+        except DBAPIError as exc:
+            if not _is_deadlock(exc) or attempt == DEADLOCK_RETRIES:
+                raise
+            await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _is_deadlock(exc: DBAPIError) -> bool:
+    cause = getattr(exc.orig, "__cause__", None)
+    return isinstance(cause, DeadlockDetectedError) or "deadlock detected" in str(exc.orig)
+
+
+async def _book(db: Database, booking: Booking) -> AppointmentRow:
+    specialist_id, offering_id, starts_at = booking.specialist_id, booking.offering_id, booking.starts_at
+    request_id = booking.request_id
     try:
         async with db.transaction() as session:
             repo = AppointmentRepository(session)
@@ -103,9 +128,9 @@ async def book(
             row = AppointmentRow(
                 specialist_id=specialist_id,
                 offering_id=offering_id,
-                client_partner_id=client_partner_id,
-                client_name=client_name,
-                client_phone=client_phone,
+                client_partner_id=booking.client_partner_id,
+                client_name=booking.client_name,
+                client_phone=booking.client_phone,
                 starts_at=starts_at,
                 ends_at=ends_at,
                 status=AppointmentStatus.BOOKED.value,

@@ -156,13 +156,15 @@ async def test_fifty_racing_bookings_of_one_slot_one_wins(db: Database) -> None:
         try:
             await booking.book(
                 db,
-                specialist_id=specialist.id,
-                offering_id=offering.id,
-                starts_at=start + timedelta(minutes=i % 3 * 10),  # overlapping, not only identical
-                client_partner_id=None,
-                client_name=f"Клієнт {i}",
-                client_phone="",
-                request_id=None,
+                booking.Booking(
+                    specialist_id=specialist.id,
+                    offering_id=offering.id,
+                    starts_at=start + timedelta(minutes=i % 3 * 10),  # overlapping, not only identical
+                    client_partner_id=None,
+                    client_name=f"Клієнт {i}",
+                    client_phone="",
+                    request_id=None,
+                ),
             )
             return "booked"
         except AlreadyExists:
