@@ -138,7 +138,10 @@ class EventConsumer:
 
     def on(self, model: type[E]) -> Callable[[Handler[E]], Handler[E]]:
         def register(handler: Handler[E]) -> Handler[E]:
-            self._routes.setdefault(model.TOPIC, {})[model.TYPE] = _Route(model, handler)
+            routes = self._routes.setdefault(model.TOPIC, {})
+            if model.TYPE in routes and routes[model.TYPE].handler is not handler:
+                raise ValueError(f"{self.service}: two handlers for {model.TYPE}")
+            routes[model.TYPE] = _Route(model, handler)
             return handler
 
         return register
@@ -156,7 +159,7 @@ class EventConsumer:
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
     ) -> None:
-        for topic, routes in self._routes.items():
+        for topic, routes in sorted(self._routes.items()):
             processor = _TopicProcessor(
                 topic=topic,
                 consumer_name=f"{self.service}:{topic}",

@@ -4,6 +4,7 @@ deals keeps its own copy of it from the event: two service processes, the real b
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from decimal import Decimal
 
@@ -21,6 +22,9 @@ pytestmark = pytest.mark.flow
 
 
 def draft(name: str, manager: str = "olena.kovalenko") -> pb.PartnerDraft:
+    """A partner with contacts of its own: a shared phone would make every later one a
+    duplicate candidate (and, unconfirmed, not registered)."""
+    digits = f"{random.randint(2000000, 5999999)}"
     return pb.PartnerDraft(
         name=name,
         roles=[pb.PARTNER_ROLE_CLIENT, pb.PARTNER_ROLE_DEALER],
@@ -28,8 +32,10 @@ def draft(name: str, manager: str = "olena.kovalenko") -> pb.PartnerDraft:
         segment="Оптові покупці",
         region="Київська область",
         contacts=[
-            pb.ContactInfo(kind=pb.CONTACT_KIND_PHONE, value="(044) 235-17-80", label="офіс"),
-            pb.ContactInfo(kind=pb.CONTACT_KIND_EMAIL, value="Sales@Zoria-Agro.com.ua"),
+            pb.ContactInfo(
+                kind=pb.CONTACT_KIND_PHONE, value=f"(044) {digits[:3]}-{digits[3:5]}-{digits[5:]}", label="офіс"
+            ),
+            pb.ContactInfo(kind=pb.CONTACT_KIND_EMAIL, value=f"Sales.{digits}@Zoria-Agro.com.ua"),
         ],
     )
 
@@ -56,12 +62,14 @@ async def open_deal_when_known(
 
 async def test_registered_partner_is_known_to_deals(partners: ServiceProcess, deals: ServiceProcess) -> None:
     name = f"ТОВ «Зоря Агро {uuid.uuid4().hex[:4]}»"
+    draft_sent = draft(name)
     async with grpc.aio.insecure_channel(partners.address) as pc, grpc.aio.insecure_channel(deals.address) as dc:
         registered = await pb_grpc.PartnersServiceStub(pc).RegisterPartner(
-            pb.RegisterPartnerRequest(request_id=str(uuid.uuid4()), partner=draft(name)), metadata=auth("manager")
+            pb.RegisterPartnerRequest(request_id=str(uuid.uuid4()), partner=draft_sent), metadata=auth("manager")
         )
-        assert registered.partner.contacts[0].value == "+380442351780"
-        assert registered.partner.contacts[1].value == "sales@zoria-agro.com.ua"
+        phone, email = (c.value for c in draft_sent.contacts)
+        assert registered.partner.contacts[0].value == "+38044" + "".join(ch for ch in phone if ch.isdigit())[3:]
+        assert registered.partner.contacts[1].value.lower() == email.lower()
 
         deal = await open_deal_when_known(deals_pb2_grpc.DealsServiceStub(dc), registered.partner.id)
 
