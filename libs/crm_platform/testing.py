@@ -122,7 +122,9 @@ class Services:
             database=database,
             log_path=STATE / "logs" / "tests" / f"{self.run_id}-{name}{instance}.log",
             env_overrides={
-                "CRM_KAFKA_GROUP_ID": f"{name}-{self.run_id}",
+                # One consumer group per database: instances sharing a database are replicas
+                # and split the work; instances with databases of their own each see everything.
+                "CRM_KAFKA_GROUP_ID": database,
                 "CRM_LOG_LEVEL": "INFO",
                 "CRM_SHUTDOWN_GRACE_SECONDS": "5",
                 **(env or {}),
