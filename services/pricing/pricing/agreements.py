@@ -122,6 +122,8 @@ async def transition(
         row = await repo.get(agreement_id, lock=True)
         assert row is not None
         await session.refresh(row)
+        if row.status == target:  # a retried call: already done, nothing to announce again
+            return row
         check_transition(AgreementStatus(row.status), target)
         if target == AgreementStatus.AGREED:
             if row.price_type_id is None:

@@ -85,6 +85,8 @@ async def test_a_closed_agreement_cannot_be_agreed(stub: pb_grpc.PricingServiceS
         grpc.StatusCode.FAILED_PRECONDITION,  # no price type yet
     )
     await stub.CloseAgreement(pb.AgreementTransitionRequest(id=created.id), metadata=MANAGER)
+    again = await stub.CloseAgreement(pb.AgreementTransitionRequest(id=created.id), metadata=MANAGER)  # a retry
+    assert again.status == pb.AGREEMENT_STATUS_CLOSED
     await expect(
         stub.AgreeAgreement(pb.AgreementTransitionRequest(id=created.id), metadata=MANAGER),
         grpc.StatusCode.FAILED_PRECONDITION,
