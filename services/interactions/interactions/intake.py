@@ -161,7 +161,7 @@ def parse_call(payload: object) -> Call:
         except ValueError:
             v.add("started_at", "must be an ISO 8601 time with an offset")
     duration = payload.get("duration_seconds", 0)
-    if not isinstance(duration, int) or duration < 0:
+    if isinstance(duration, bool) or not isinstance(duration, int) or duration < 0:
         v.add("duration_seconds", "must be a whole number of seconds, not negative")
     v.raise_if_any()
     return Call(
