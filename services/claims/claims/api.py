@@ -25,6 +25,7 @@ from claims.repository import (
     ClaimRepository,
     FileRepository,
     InteractionRepository,
+    KnownPartnerRepository,
     ReasonRepository,
 )
 from crm_platform.auth import STAFF, Principal, Role, current_principal
@@ -145,9 +146,10 @@ class ClaimsApi(pb_grpc.ClaimsServiceServicer):
         async with self.db.reading() as session:
             rows, more = await ClaimRepository(session).page(where, size, after)
             progress = await ActivityRepository(session).progress([r.id for r in rows])
+            names = await KnownPartnerRepository(session).names(list({r.partner_id for r in rows}))
         token = PageToken(str(rows[-1].number), rows[-1].id).encode() if more and rows else ""
         return pb.ListClaimsResponse(
-            claims=[encode.summary(r, progress[r.id]) for r in rows],
+            claims=[encode.summary(r, progress[r.id], names.get(r.partner_id, "")) for r in rows],
             page=common_pb2.PageResponse(next_page_token=token, total_size=-1),
         )
 
@@ -268,7 +270,8 @@ class ClaimsApi(pb_grpc.ClaimsServiceServicer):
             plan = await ActivityRepository(session).of_claim(claim_id)
             files = await FileRepository(session).of_claim(claim_id)
             interactions = await InteractionRepository(session).of_claim(claim_id)
-        return encode.claim(claim, history, plan, files, interactions)
+            partner = await KnownPartnerRepository(session).get(claim.partner_id)
+        return encode.claim(claim, history, plan, files, interactions, partner.name if partner else "")
 
 
 CLIENT_TOO = STAFF | {Role.CLIENT}

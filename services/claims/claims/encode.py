@@ -84,6 +84,7 @@ def claim(
     plan: Sequence[ActivityRow],
     files: Sequence[FileRow],
     interactions: Sequence[InteractionRow],
+    partner_name: str,
 ) -> pb.Claim:
     return pb.Claim(
         id=str(row.id),
@@ -110,10 +111,11 @@ def claim(
         progress=progress(progress_of([ActivityStatus(a.status) for a in plan])),
         files=[file(f) for f in files],
         interactions=[interaction(i) for i in interactions],
+        partner_name=partner_name,
     )
 
 
-def summary(row: ClaimRow, plan_progress: Progress) -> pb.ClaimSummary:
+def summary(row: ClaimRow, plan_progress: Progress, partner_name: str) -> pb.ClaimSummary:
     return pb.ClaimSummary(
         id=str(row.id),
         number=row.number,
@@ -124,6 +126,7 @@ def summary(row: ClaimRow, plan_progress: Progress) -> pb.ClaimSummary:
         responsible_id=row.responsible_id,
         registered_at=timestamp_out(row.registered_at),
         progress=progress(plan_progress),
+        partner_name=partner_name,
     )
 
 

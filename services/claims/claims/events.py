@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from claims.domain import ActivityStatus, parse_task_request_id
 from claims.models import InteractionRow
 from claims.plan_tracking import apply_task_report
-from claims.repository import InteractionRepository
+from claims.repository import InteractionRepository, KnownPartnerRepository
 from crm_platform.events import DomainEvent, Envelope
 from crm_platform.messaging import EventConsumer
 
@@ -149,6 +149,31 @@ class InteractionRegistered(DomainEvent):
     occurred_at: datetime
 
 
+class PartnerRegistered(DomainEvent):
+    TOPIC: ClassVar[str] = "crm.partners.partner.v1"
+    TYPE: ClassVar[str] = "crm.partners.partner.registered"
+    KEY_FIELD: ClassVar[str] = "partner_id"
+
+    partner_id: uuid.UUID
+    name: str
+    manager_id: str = ""
+    version: int = 0
+
+
+class PartnerUpdated(PartnerRegistered):
+    TYPE: ClassVar[str] = "crm.partners.partner.updated"
+
+
+class PartnerMerged(DomainEvent):
+    TOPIC: ClassVar[str] = "crm.partners.partner.v1"
+    TYPE: ClassVar[str] = "crm.partners.partner.merged"
+    KEY_FIELD: ClassVar[str] = "partner_id"
+
+    partner_id: uuid.UUID
+    merged_ids: list[uuid.UUID]
+    version: int = 0
+
+
 class InteractionProcessed(DomainEvent):
     TOPIC: ClassVar[str] = INTERACTION_TOPIC
     TYPE: ClassVar[str] = "crm.interactions.interaction.processed"
@@ -206,3 +231,22 @@ async def interaction_registered(session: AsyncSession, event: InteractionRegist
 @consumer.on(InteractionProcessed)
 async def interaction_processed(session: AsyncSession, event: InteractionProcessed, envelope: Envelope) -> None:
     await InteractionRepository(session).processed(event.interaction_id, event.processed_at)
+
+
+@consumer.on(PartnerRegistered)
+async def partner_registered(session: AsyncSession, event: PartnerRegistered, envelope: Envelope) -> None:
+    await KnownPartnerRepository(session).upsert(
+        event.partner_id, name=event.name, manager_id=event.manager_id, version=event.version
+    )
+
+
+@consumer.on(PartnerUpdated)
+async def partner_updated(session: AsyncSession, event: PartnerUpdated, envelope: Envelope) -> None:
+    await partner_registered(session, event, envelope)
+
+
+@consumer.on(PartnerMerged)
+async def partner_merged(session: AsyncSession, event: PartnerMerged, envelope: Envelope) -> None:
+    merged = [m for m in event.merged_ids if m != event.partner_id]
+    if merged:
+        await KnownPartnerRepository(session).merge(merged, event.partner_id)

@@ -44,7 +44,9 @@ class ClaimRow(ClaimsTable, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     number: int = Field(
-        sa_column=Column(BigInteger, CLAIM_NUMBER, server_default=CLAIM_NUMBER.next_value(), unique=True)
+        sa_column=Column(
+            BigInteger, CLAIM_NUMBER, server_default=CLAIM_NUMBER.next_value(), unique=True, nullable=False
+        )
     )
     partner_id: uuid.UUID
     claimant_kind: str = Field(sa_column=Column(String(20), nullable=False))
@@ -131,3 +133,15 @@ class InteractionRow(ClaimsTable, table=True):
     responsible_id: str = Field(default="", sa_column=Column(String(120), nullable=False))
     occurred_at: datetime = Field(sa_column=utc_column())
     processed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class KnownPartner(ClaimsTable, table=True):
+    """What claims knows of a partner, from partners' events (never read from partners' database)."""
+
+    __tablename__ = "known_partner"
+
+    id: uuid.UUID = Field(primary_key=True)
+    name: str = Field(sa_column=Column(String(300), nullable=False))
+    manager_id: str = Field(default="", sa_column=Column(String(120), nullable=False))
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from claims.domain import ClaimData, ClaimStatus
 from claims.events import ClaimRegistered
 from claims.models import ClaimRow, StatusChangeRow
-from claims.repository import ClaimRepository, ReasonRepository
+from claims.repository import ClaimRepository, KnownPartnerRepository, ReasonRepository
 from crm_platform.db import Database
 from crm_platform.errors import Violations
 from crm_platform.outbox import add_event
@@ -38,6 +38,8 @@ async def _register(db: Database, data: ClaimData, registered_by: str, user: str
         if request_id and (earlier := await claims.by_request_id(request_id)) is not None:
             return earlier
         await _check_reasons(ReasonRepository(session), data.reason_codes)
+        partner = await KnownPartnerRepository(session).get(uuid.UUID(data.partner_id))
+        manager_id = data.manager_id or (partner.manager_id if partner else "")
         claim = await claims.add(
             ClaimRow(
                 partner_id=uuid.UUID(data.partner_id),
@@ -51,7 +53,7 @@ async def _register(db: Database, data: ClaimData, registered_by: str, user: str
                 deal_id=uuid.UUID(data.deal_id) if data.deal_id else None,
                 order_id=uuid.UUID(data.order_id) if data.order_id else None,
                 responsible_id=data.responsible_id,
-                manager_id=data.manager_id,
+                manager_id=manager_id,
                 status=ClaimStatus.REGISTERED.value,
                 registered_by=registered_by,
                 registered_by_user=user,

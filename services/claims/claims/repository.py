@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims.domain import OPEN_STATUSES, ActivityStatus, Progress, progress_of
-from claims.models import ActivityRow, ClaimRow, FileRow, InteractionRow, ReasonRow, StatusChangeRow
+from claims.models import ActivityRow, ClaimRow, FileRow, InteractionRow, KnownPartner, ReasonRow, StatusChangeRow
+from crm_platform.clock import utcnow
 from crm_platform.paging import PageToken
 
 
@@ -278,3 +279,41 @@ class AnalyticsRepository:
             {"start": start, "end": end},
         )
         return {r[0]: int(r[1]) for r in rows}
+
+
+class KnownPartnerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, partner_id: uuid.UUID) -> KnownPartner | None:
+        return await self.session.get(KnownPartner, partner_id)
+
+    async def names(self, partner_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        query = select(KnownPartner.id, KnownPartner.name).where(KnownPartner.id.in_(partner_ids))  # type: ignore[attr-defined]
+        return {row[0]: row[1] for row in await self.session.execute(query)}
+
+    async def upsert(self, partner_id: uuid.UUID, *, name: str, manager_id: str, version: int) -> None:
+        """Keeps the newest version: an older event arriving late changes nothing."""
+        table = KnownPartner.__table__  # type: ignore[attr-defined]
+        statement = insert(table).values(
+            id=partner_id, name=name, manager_id=manager_id, version=version, updated_at=utcnow()
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.id],
+                set_={
+                    "name": statement.excluded.name,
+                    "manager_id": statement.excluded.manager_id,
+                    "version": statement.excluded.version,
+                    "updated_at": utcnow(),
+                },
+                where=table.c.version < statement.excluded.version,
+            )
+        )
+
+    async def merge(self, merged: Sequence[uuid.UUID], survivor: uuid.UUID) -> None:
+        """Claims of partners merged into another now name the survivor."""
+        await self.session.execute(
+            update(ClaimRow).where(ClaimRow.partner_id.in_(merged)).values(partner_id=survivor)  # type: ignore[attr-defined,arg-type]
+        )
+        await self.session.execute(delete(KnownPartner).where(KnownPartner.id.in_(merged)))  # type: ignore[attr-defined]
