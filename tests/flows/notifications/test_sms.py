@@ -6,13 +6,14 @@ import json
 import uuid
 
 import grpc
+import httpx
 import pytest
 from crm.notifications.v1 import notifications_pb2 as pb
 from crm.notifications.v1 import notifications_pb2_grpc as pb_grpc
 
 from crm_platform.testing import KafkaProbe, auth, header
 
-from .conftest import Notifications, SmsGateway
+from .conftest import WEBHOOK_TOKEN, Notifications, SmsGateway
 from .helpers import eventually
 
 pytestmark = pytest.mark.flow
@@ -90,3 +91,18 @@ async def test_sms_preview_shows_length_and_segments(notifications: Notification
     assert "прострочено 5 днів" in cyrillic.body
     assert (cyrillic.sms.encoding, cyrillic.sms.length, cyrillic.sms.segments) == ("UCS-2", len(cyrillic.body), 1)
     assert (latin.sms.encoding, latin.sms.length, latin.sms.segments) == ("GSM-7", 19, 1)
+
+
+async def test_delivery_reports_need_the_gateways_token_and_a_known_message(notifications: Notifications) -> None:
+    url = notifications.http + "/webhooks/sms/delivery"
+    async with httpx.AsyncClient() as client:
+        forged = await client.post(
+            url, json={"message_id": "gw-1", "status": "delivered"}, headers={"authorization": "Bearer guess"}
+        )
+        unknown = await client.post(
+            url,
+            json={"message_id": "gw-nobody", "status": "delivered"},
+            headers={"authorization": f"Bearer {WEBHOOK_TOKEN}"},
+        )
+        garbled = await client.post(url, content=b"not json", headers={"authorization": f"Bearer {WEBHOOK_TOKEN}"})
+    assert (forged.status_code, unknown.status_code, garbled.status_code) == (401, 404, 400)
