@@ -269,6 +269,14 @@ class PricingApi(pb_grpc.PricingServiceServicer):
         )
         return price_type_out(row)
 
+    async def GetPriceType(self, request: pb.GetPriceTypeRequest, context: ServicerContext) -> pb.PriceType:
+        type_id = parse_id(request.id, "id")
+        async with self.db.reading() as session:
+            row = await PriceTypeRepository(session).get(type_id)
+        if row is None:
+            raise NotFound(f"price type {type_id} not found")
+        return price_type_out(row)
+
     async def ListPriceTypes(
         self, request: pb.ListPriceTypesRequest, context: ServicerContext
     ) -> pb.ListPriceTypesResponse:
@@ -567,7 +575,10 @@ class PricingApi(pb_grpc.PricingServiceServicer):
 
 
 def grpc_service(db: Database, tables: PriceTables) -> GrpcService:
-    readers = {m: READERS for m in ("GetProduct", "ListProducts", "ListPriceTypes", "ListPrices", "Quote", "Convert")}
+    readers = {
+        m: READERS
+        for m in ("GetProduct", "ListProducts", "GetPriceType", "ListPriceTypes", "ListPrices", "Quote", "Convert")
+    }
     return GrpcService(
         full_name=pb.DESCRIPTOR.services_by_name["PricingService"].full_name,
         servicer=PricingApi(db, tables),

@@ -40,6 +40,8 @@ async def test_bad_ids_and_filters(stub: pb_grpc.PricingServiceStub) -> None:
         "page.page_size",
     )
     await expect(stub.UpdatePriceType(pb.UpdatePriceTypeRequest(id="x"), metadata=MANAGER), invalid, "id")
+    await expect(stub.GetPriceType(pb.GetPriceTypeRequest(id=""), metadata=MANAGER), invalid, "id")
+    await expect(stub.GetPriceType(pb.GetPriceTypeRequest(id=UNKNOWN), metadata=MANAGER), missing)
     await expect(stub.UpdatePriceType(pb.UpdatePriceTypeRequest(id=UNKNOWN), metadata=MANAGER), missing)
     await expect(stub.ListPrices(pb.ListPricesRequest(price_type_id=UNKNOWN), metadata=MANAGER), missing)
     await expect(

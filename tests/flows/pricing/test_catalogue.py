@@ -64,6 +64,8 @@ async def test_shops_read_but_do_not_write(stub: pb_grpc.PricingServiceStub) -> 
         pb.ListPriceTypesRequest(page=common_pb2.PageRequest(page_size=500)), metadata=SHOP
     )
     assert price_type.id in {t.id for t in listed.price_types}
+    fetched = await stub.GetPriceType(pb.GetPriceTypeRequest(id=price_type.id), metadata=SHOP)
+    assert (fetched.name, fetched.currency, fetched.includes_vat) == ("Ціни магазину", "UAH", True)
     assert await prices_of(stub, price_type, "2026-01-01") == {}
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.CreatePriceType(pb.CreatePriceTypeRequest(name="Хакерська", currency="UAH"), metadata=SHOP)
