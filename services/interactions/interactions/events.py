@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.events import DomainEvent, Envelope
 from crm_platform.messaging import EventConsumer
-from interactions.repository import KnownSubjectRepository, MergeRepository
+from interactions.domain import Subject
+from interactions.repository import InteractionRepository, KnownSubjectRepository, MergeRepository
 
 INTERACTION_TOPIC = "crm.interactions.interaction.v1"
 TASK_TOPIC = "crm.interactions.task.v1"
@@ -299,6 +300,7 @@ async def lead_created(session: AsyncSession, event: LeadCreated, envelope: Enve
 @consumer.on(LeadConverted)
 async def lead_converted(session: AsyncSession, event: LeadConverted, envelope: Envelope) -> None:
     await KnownSubjectRepository(session).set_partner("partners", "lead", event.lead_id, event.partner_id)
+    await InteractionRepository(session).attach_partner(Subject("partners", "lead", event.lead_id), event.partner_id)
 
 
 @consumer.on(DealOpened)

@@ -177,6 +177,16 @@ class InteractionRepository:
         )
         return [(r[0], int(r[1])) for r in await self.session.execute(query)]
 
+    async def attach_partner(self, subject: Subject, partner_id: uuid.UUID) -> None:
+        """Interactions on a subject that had no partner yet (a lead) now belong to its partner."""
+        table = InteractionRow.__table__  # type: ignore[attr-defined]
+        await self.session.execute(
+            update(table)
+            .where(table.c.subject_service == subject.service, table.c.subject_type == subject.type)
+            .where(table.c.subject_id == subject.id, table.c.partner_id.is_(None))
+            .values(partner_id=partner_id)
+        )
+
     async def email(self, message_id: str) -> EmailMessage | None:
         return await self.session.get(EmailMessage, message_id)
 

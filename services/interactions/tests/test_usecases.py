@@ -20,11 +20,13 @@ from interactions import booking, chains, reminders, tasks
 from interactions.domain import Kind, Status, Subject
 from interactions.events import (
     DealOpened,
+    LeadConverted,
     PartnerMerged,
     PartnerState,
     SubjectRef,
     TaskRequested,
     deal_opened,
+    lead_converted,
     partner_merged,
     partner_registered,
     task_requested,
@@ -264,6 +266,19 @@ async def test_email_reply_lands_in_the_chain_of_the_message_it_answers(db: Data
     assert first.subject_type == "lead"
     assert other.subject_id == first.subject_id  # the same unknown sender: the same lead
     assert len(directory.leads) == 1
+
+
+async def test_a_converted_leads_interactions_belong_to_its_partner(db: Database, directory: FakeDirectory) -> None:
+    call = parse_call({"call_id": f"call-{uuid.uuid4()}", "phone": "+380931112233"})
+    row = await record_call(db, directory, call)
+    assert row.partner_id is None
+    partner = uuid.uuid4()
+    async with db.transaction() as session:
+        await lead_converted(session, LeadConverted(lead_id=row.subject_id, partner_id=partner), ENVELOPE)
+    async with db.reading() as session:
+        converted = await session.get(InteractionRow, row.id)
+    assert converted is not None
+    assert converted.partner_id == partner
 
 
 async def test_webhook_call_is_idempotent_and_unknown_number_makes_one_lead(
