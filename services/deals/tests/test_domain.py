@@ -17,12 +17,22 @@ from deals.domain import (
     DealKind,
     DealStatus,
     ParticipantRole,
+    ProposalAction,
+    ProposalStatus,
     Stage,
     StageCondition,
+    advance,
+    check_invoice,
     check_reopen,
     check_win,
+    fully_shipped,
+    overdue,
     parse_date,
     plan_move,
+    plan_shipment,
+    proposal_next,
+    require_settleable,
+    to_pay,
     validate_process,
 )
 
@@ -147,3 +157,106 @@ def test_every_date_written_as_iso_is_read_back(day: date) -> None:
 @given(st.from_regex(r"[a-z0-9_]{1,40}", fullmatch=True), st.text(min_size=1, max_size=50).filter(str.strip))
 def test_well_formed_stage_is_accepted(code: str, name: str) -> None:
     assert validate_process("Процес", [Stage(code, name)]) == "Процес"
+
+
+# ---------------------------------------------------------------- proposals and orders
+
+
+P = ProposalStatus
+A = ProposalAction
+
+
+def proposal_rule(status: ProposalStatus, action: ProposalAction, **kw: bool) -> str:
+    flags = {"needs_approval": False, "approved": False, "expired": False, **kw}
+    with pytest.raises(FailedPrecondition) as caught:
+        proposal_next(status, action, **flags)
+    return caught.value.rule
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "flags", "after"),
+    [
+        (P.DRAFT, A.AGREE, {}, P.AGREED),
+        (P.DRAFT, A.AGREE, {"needs_approval": True, "approved": True}, P.AGREED),
+        (P.DRAFT, A.REQUEST_APPROVAL, {"needs_approval": True}, P.AWAITING_APPROVAL),
+        (P.AWAITING_APPROVAL, A.APPROVE, {"needs_approval": True}, P.AGREED),
+        (P.AWAITING_APPROVAL, A.DECLINE, {"needs_approval": True}, P.DRAFT),
+        (P.AGREED, A.REJECT, {}, P.REJECTED),
+        (P.REJECTED, A.REVISE, {}, P.DRAFT),
+        (P.AGREED, A.REVISE, {}, P.DRAFT),
+        (P.AGREED, A.CANCEL, {}, P.CANCELLED),
+        (P.DRAFT, A.CANCEL, {}, P.CANCELLED),
+    ],
+)
+def test_proposal_transitions(
+    status: ProposalStatus, action: ProposalAction, flags: dict, after: ProposalStatus
+) -> None:
+    full = {"needs_approval": False, "approved": False, "expired": False, **flags}
+    assert proposal_next(status, action, **full) == after
+
+
+def test_proposal_transitions_that_are_refused() -> None:
+    assert proposal_rule(P.DRAFT, A.AGREE, needs_approval=True) == "approval_required"
+    assert proposal_rule(P.DRAFT, A.AGREE, expired=True) == "proposal_expired"
+    assert proposal_rule(P.DRAFT, A.REQUEST_APPROVAL) == "approval_not_needed"
+    assert proposal_rule(P.AWAITING_APPROVAL, A.APPROVE, needs_approval=True, expired=True) == "proposal_expired"
+    assert proposal_rule(P.CANCELLED, A.REVISE) == "proposal_status"
+    assert proposal_rule(P.CANCELLED, A.CANCEL) == "proposal_status"
+    assert proposal_rule(P.DRAFT, A.REJECT) == "proposal_status"
+    assert proposal_rule(P.AWAITING_APPROVAL, A.REVISE) == "proposal_status"
+    assert proposal_rule(P.AGREED, A.APPROVE) == "proposal_status"
+
+
+LINES = [
+    {"sku": "NB-1", "quantity": "2", "total": "64000.00", "shipped": "1"},
+    {"sku": "MS-1", "quantity": "3", "total": "1350.00", "shipped": "0"},
+]
+
+
+def test_shipment_takes_remainders_and_never_more() -> None:
+    assert plan_shipment(LINES, {}) == {0: Decimal(1), 1: Decimal(3)}
+    assert plan_shipment(LINES, {1: Decimal("2")}) == {1: Decimal(2)}
+    with pytest.raises(FailedPrecondition) as caught:
+        plan_shipment(LINES, {0: Decimal(2)})
+    assert caught.value.rule == "over_shipment"
+    with pytest.raises(InvalidArgument) as bad:
+        plan_shipment(LINES, {5: Decimal(1), 1: Decimal(0)})
+    assert {v.field for v in bad.value.violations} == {"lines[5].line_index", "lines[1].quantity"}
+    done = [{**line, "shipped": line["quantity"]} for line in LINES]
+    assert fully_shipped(done)
+    assert not fully_shipped(LINES)
+    with pytest.raises(FailedPrecondition):
+        plan_shipment(done, {})
+
+
+@given(
+    st.decimals(min_value=0, max_value=10**7, places=2),
+    st.decimals(min_value=0, max_value=10**7, places=2),
+)
+def test_what_is_owed_and_the_advance_add_up(total: Decimal, paid: Decimal) -> None:
+    assert to_pay(total, paid) >= 0
+    assert advance(total, paid) >= 0
+    assert total - to_pay(total, paid) + advance(total, paid) == paid
+
+
+def test_overdue_only_while_money_is_owed_past_the_due_date() -> None:
+    today = date(2026, 11, 23)
+    assert overdue("in_work", date(2026, 11, 1), Decimal(100), Decimal(50), today)
+    assert not overdue("in_work", date(2026, 11, 30), Decimal(100), Decimal(50), today)
+    assert not overdue("in_work", date(2026, 11, 1), Decimal(100), Decimal(100), today)
+    assert not overdue("cancelled", date(2026, 11, 1), Decimal(100), Decimal(0), today)
+    assert not overdue("in_work", None, Decimal(100), Decimal(0), today)
+
+
+def test_invoicing_and_settling_rules() -> None:
+    check_invoice(Decimal(100), Decimal(40), Decimal(60))
+    with pytest.raises(FailedPrecondition) as caught:
+        check_invoice(Decimal(100), Decimal(40), Decimal("60.01"))
+    assert caught.value.rule == "over_invoicing"
+    with pytest.raises(InvalidArgument):
+        check_invoice(Decimal(100), Decimal(0), Decimal(0))
+    for state, rule in (("awaiting_approval", "order_awaiting_approval"), ("cancelled", "order_cancelled")):
+        with pytest.raises(FailedPrecondition) as caught:
+            require_settleable(state)
+        assert caught.value.rule == rule
+    require_settleable("in_work")
