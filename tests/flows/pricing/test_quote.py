@@ -65,21 +65,21 @@ async def test_quote_in_another_currency_needs_a_rate(stub: pb_grpc.PricingServi
     retail = await default_type(stub, "Роздрібна для експорту")
     item = await product(stub, "Олія соняшникова, 1 л", cost="40")
     await set_price(stub, retail, item, "71.99", "2026-01-01")
-    request = pb.QuoteRequest(on="2026-02-02", currency="EUR", lines=[pb.QuoteLine(product_id=item.id, quantity="10")])
+    request = pb.QuoteRequest(on="2026-02-02", currency="CZK", lines=[pb.QuoteLine(product_id=item.id, quantity="10")])
 
     with pytest.raises(grpc.aio.AioRpcError) as missing:
         await stub.Quote(request, metadata=MANAGER)
     assert missing.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "no exchange rate UAH→EUR" in (missing.value.details() or "")
+    assert "no exchange rate UAH→CZK" in (missing.value.details() or "")
 
     await stub.SetExchangeRate(
-        pb.SetExchangeRateRequest(from_currency="EUR", to_currency="UAH", rate="45.5", on="2026-02-01"),
+        pb.SetExchangeRateRequest(from_currency="CZK", to_currency="UAH", rate="1.8", on="2026-02-01"),
         metadata=MANAGER,
     )
     quote = await stub.Quote(request, metadata=MANAGER)
-    assert quote.lines[0].price.currency == "EUR"
-    assert Decimal(quote.lines[0].price.amount) == Decimal("1.58")  # 71.99 / 45.5 = 1.5821... → 1.58
-    assert Decimal(quote.total.amount) == Decimal("15.80")
+    assert quote.lines[0].price.currency == "CZK"
+    assert Decimal(quote.lines[0].price.amount) == Decimal("39.99")  # 71.99 / 1.8 = 39.9944... → 39.99
+    assert Decimal(quote.total.amount) == Decimal("399.90")
 
 
 @pytest.mark.parametrize(
