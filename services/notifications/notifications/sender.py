@@ -53,7 +53,9 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
-        await asyncio.gather(*(self._loop(channel) for channel in self.adapters))
+        # More than one loop per channel lets one claim and record while another sends.
+        loops = max(1, self.settings.sender_loops)
+        await asyncio.gather(*(self._loop(channel) for channel in self.adapters for _ in range(loops)))
 
     async def _loop(self, channel: Channel) -> None:
         while True:

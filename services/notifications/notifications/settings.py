@@ -36,6 +36,7 @@ class NotifySettings(BaseSettings):
     sms_rate_per_second: float = 20.0
     sms_burst: int = 20
     sender_batch: int = 50
+    sender_loops: int = Field(default=1, description="Sender loops per channel per replica.")
     sender_poll_seconds: float = 0.2
     lease_seconds: float = 60.0
     retry_base_seconds: float = 1.0
