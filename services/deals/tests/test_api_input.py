@@ -102,6 +102,95 @@ CASES = [
     ("CreateLostReason", pb.CreateLostReasonRequest(name=" "), "name"),
     ("UpdateLostReason", pb.UpdateLostReasonRequest(id=BAD_UUID, name="x"), "id"),
     ("GetFunnel", pb.GetFunnelRequest(process_id=BAD_UUID), "process_id"),
+    ("CreateProposal", pb.CreateProposalRequest(deal_id=BAD_UUID, valid_until="2099-01-01"), "deal_id"),
+    ("CreateProposal", pb.CreateProposalRequest(deal_id=str(uuid.uuid4())), "valid_until"),
+    (
+        "CreateProposal",
+        pb.CreateProposalRequest(
+            deal_id=str(uuid.uuid4()), valid_until="2099-01-01", lines=[pb.LineInput(sku="NB", quantity="0")]
+        ),
+        "lines[0].quantity",
+    ),
+    (
+        "CreateProposal",
+        pb.CreateProposalRequest(
+            deal_id=str(uuid.uuid4()),
+            valid_until="2099-01-01",
+            lines=[pb.LineInput(sku="NB", quantity="1", manual_discount_percent="120")],
+        ),
+        "lines[0].manual_discount_percent",
+    ),
+    (
+        "CreateProposal",
+        pb.CreateProposalRequest(deal_id=str(uuid.uuid4()), valid_until="2099-01-01", lines=[pb.LineInput()]),
+        "lines[0]",
+    ),
+    (
+        "CreateProposal",
+        pb.CreateProposalRequest(
+            deal_id=str(uuid.uuid4()),
+            valid_until="2099-01-01",
+            lines=[pb.LineInput(sku="A", quantity="1")],
+            currency="ZZZ",
+        ),
+        "currency",
+    ),
+    (
+        "CreateProposal",
+        pb.CreateProposalRequest(deal_id=str(uuid.uuid4()), valid_until="2099-01-01", importance=9),
+        "importance",
+    ),
+    ("ReviseProposal", pb.ReviseProposalRequest(id=str(uuid.uuid4()), expected_version=-2), "expected_version"),
+    ("ReviseProposal", pb.ReviseProposalRequest(id=BAD_UUID), "id"),
+    ("GetProposal", pb.GetProposalRequest(id=BAD_UUID), "id"),
+    ("ListProposals", pb.ListProposalsRequest(deal_id=""), "deal_id"),
+    ("ListProposalVersions", pb.ListProposalVersionsRequest(proposal_id="x"), "proposal_id"),
+    ("AgreeProposal", pb.ProposalActionRequest(id=BAD_UUID), "id"),
+    ("RequestProposalApproval", pb.ProposalActionRequest(id=BAD_UUID), "id"),
+    ("DecideProposalApproval", pb.DecideProposalApprovalRequest(id=BAD_UUID), "id"),
+    ("RejectProposal", pb.ProposalActionRequest(id=BAD_UUID), "id"),
+    ("CancelProposal", pb.ProposalActionRequest(id=BAD_UUID), "id"),
+    (
+        "AddCompetitorOffer",
+        pb.AddCompetitorOfferRequest(proposal_id=str(uuid.uuid4()), competitor_id=str(uuid.uuid4())),
+        "total",
+    ),
+    ("AddCompetitorOffer", pb.AddCompetitorOfferRequest(proposal_id=str(uuid.uuid4())), "competitor_id"),
+    ("CreateOrder", pb.CreateOrderRequest(proposal_id=BAD_UUID), "proposal_id"),
+    ("CreateOrder", pb.CreateOrderRequest(proposal_id=str(uuid.uuid4()), due_on="завтра"), "due_on"),
+    ("GetOrder", pb.GetOrderRequest(id=BAD_UUID), "id"),
+    ("ListOrders", pb.ListOrdersRequest(), "deal_id"),
+    ("ListOrders", pb.ListOrdersRequest(partner_id=BAD_UUID), "partner_id"),
+    ("ApproveOrder", pb.ApproveOrderRequest(id=BAD_UUID), "id"),
+    ("SetOrderState", pb.SetOrderStateRequest(id=str(uuid.uuid4())), "state"),
+    ("ListOrderStates", pb.ListOrderStatesRequest(), "kind"),
+    ("SetOrderStates", pb.SetOrderStatesRequest(kind=pb.ORDER_KIND_SHOP), "states"),
+    (
+        "SetOrderStates",
+        pb.SetOrderStatesRequest(kind=pb.ORDER_KIND_SHOP, states=[pb.OrderState(code="completed", name="x")]),
+        "states[0].code",
+    ),
+    ("IssueInvoice", pb.IssueInvoiceRequest(order_id=str(uuid.uuid4())), "due_on"),
+    (
+        "IssueInvoice",
+        pb.IssueInvoiceRequest(
+            order_id=str(uuid.uuid4()), due_on="2026-12-01", amount=common_pb2.Money(amount="-1", currency="UAH")
+        ),
+        "amount.amount",
+    ),
+    ("RegisterPayment", pb.RegisterPaymentRequest(order_id=str(uuid.uuid4())), "amount"),
+    ("RegisterPayment", pb.RegisterPaymentRequest(order_id=str(uuid.uuid4()), invoice_id="x"), "invoice_id"),
+    (
+        "RegisterPayment",
+        pb.RegisterPaymentRequest(order_id=str(uuid.uuid4()), amount=common_pb2.Money(amount="0", currency="UAH")),
+        "amount.amount",
+    ),
+    (
+        "RegisterShipment",
+        pb.RegisterShipmentRequest(order_id=str(uuid.uuid4()), lines=[pb.ShipmentLine(line_index=0, quantity="x")]),
+        "lines[0].quantity",
+    ),
+    ("RegisterShipment", pb.RegisterShipmentRequest(order_id=BAD_UUID), "order_id"),
 ]
 
 
