@@ -17,7 +17,7 @@ from crm_platform.db import Database
 from crm_platform.errors import InvalidArgument, NotFound
 from crm_platform.grpc_server import GrpcService
 from crm_platform.ids import parse_id
-from crm_platform.money import Money, check_currency, parse_decimal
+from crm_platform.money import Money, check_currency
 from crm_platform.paging import PageToken, page_size
 from crm_platform.proto_codec import enum_in, enum_out, money_in, money_out, timestamp_out
 from pricing import agreements as agreement_cases
@@ -31,6 +31,8 @@ from pricing.domain import (
     Rounding,
     SaleKind,
     TaxRegime,
+    check_amount,
+    parse_amount,
     parse_day,
     parse_percent,
     parse_quantity,
@@ -136,7 +138,7 @@ def agreement_out(row: AgreementRow) -> pb.Agreement:
 def _rule_in(message: pb.DerivationRule) -> price_types.RuleInput:
     base_id = parse_id(message.base_price_type_id, "rule.base_price_type_id")
     markup = parse_percent(message.markup_percent or "0", "rule.markup_percent", allow_negative=True)
-    step = parse_decimal(message.rounding_step or "0.01", "rule.rounding_step")
+    step = parse_amount(message.rounding_step or "0.01", "rule.rounding_step")
     if step <= 0:
         raise InvalidArgument.single("rule.rounding_step", "must be greater than zero")
     rounding = Rounding.HALF_UP
@@ -297,7 +299,7 @@ class PricingApi(pb_grpc.PricingServiceServicer):
         if len(request.prices) > prices.MAX_PRICES_PER_CALL:
             raise InvalidArgument.single("prices", f"at most {prices.MAX_PRICES_PER_CALL} per call")
         refs = [_product_ref(p.product_id, p.sku, f"prices[{i}]") for i, p in enumerate(request.prices)]
-        amounts = [parse_decimal(p.price, f"prices[{i}].price") for i, p in enumerate(request.prices)]
+        amounts = [parse_amount(p.price, f"prices[{i}].price") for i, p in enumerate(request.prices)]
         by_id, by_sku = await self.tables.products([r[0] for r in refs if r[0]], [r[1] for r in refs if not r[0]])
         resolved: dict[uuid.UUID, Decimal] = {}
         for i, ((product_id, sku), amount) in enumerate(zip(refs, amounts, strict=True)):
@@ -344,7 +346,7 @@ class PricingApi(pb_grpc.PricingServiceServicer):
         target = check_currency(request.to_currency, "to_currency")
         if source == target:
             raise InvalidArgument.single("to_currency", "must differ from from_currency")
-        rate = parse_decimal(request.rate, "rate")
+        rate = parse_amount(request.rate, "rate", places=10)
         if rate <= 0:
             raise InvalidArgument.single("rate", "must be greater than zero")
         on = parse_day(request.on, "on")
@@ -354,6 +356,7 @@ class PricingApi(pb_grpc.PricingServiceServicer):
     async def Convert(self, request: pb.ConvertRequest, context: ServicerContext) -> pb.ConvertResponse:
         amount = money_in(request.amount, "amount", allow_negative=True)
         assert amount is not None
+        check_amount(amount.amount, "amount.amount", places=10)
         target = check_currency(request.to_currency, "to_currency")
         on = parse_day(request.on, "on", default=_today())
         rate, rate_on = await self.tables.rate(amount.currency, target, on)
@@ -497,10 +500,12 @@ class PricingApi(pb_grpc.PricingServiceServicer):
                     sku,
                     parse_quantity(line.quantity, f"lines[{i}].quantity"),
                     parse_percent(line.discount_percent, f"lines[{i}].discount_percent", default=Decimal(0)),
-                    parse_decimal(line.unit_price, f"lines[{i}].unit_price"),
+                    parse_amount(line.unit_price, f"lines[{i}].unit_price"),
                 )
             )
         prepayment = money_in(request.prepayment, "prepayment", required=False)
+        if prepayment is not None:
+            check_amount(prepayment.amount, "prepayment.amount")
         if prepayment is not None and prepayment.currency != currency:
             raise InvalidArgument.single("prepayment.currency", f"must be the document's currency {currency}")
         priced = await quoting.check_terms(

@@ -8,7 +8,7 @@ from crm_platform.db import Database
 from crm_platform.errors import AlreadyExists, InvalidArgument
 from crm_platform.money import Money
 from crm_platform.text import fold
-from pricing.domain import MAX_SKU, clean_text
+from pricing.domain import MAX_SKU, check_amount, clean_text
 from pricing.models import ProductRow
 from pricing.repository import ProductRepository
 
@@ -24,6 +24,7 @@ def new_product(sku: str, name: str, unit: str, vat_rate_text: str, cost: Money)
         raise InvalidArgument.single("vat_rate", "must be below 100")
     if cost.amount < 0:
         raise InvalidArgument.single("cost.amount", "must not be negative")
+    check_amount(cost.amount, "cost.amount")
     return ProductRow(
         sku=sku,
         name=name,

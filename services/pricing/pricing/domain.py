@@ -102,10 +102,29 @@ def parse_percent(text: str, field: str, *, allow_negative: bool = False, defaul
     return value
 
 
+MAX_QUANTITY = Decimal(10) ** 9
+MAX_AMOUNT = Decimal(10) ** 13  # what numeric(18, 4) columns hold
+
+
 def parse_quantity(text: str, field: str) -> Decimal:
     value = parse_decimal(text, field)
     if value <= 0:
         raise InvalidArgument.single(field, "must be greater than zero")
+    if value > MAX_QUANTITY or value.as_tuple().exponent < -6:  # type: ignore[operator]
+        raise InvalidArgument.single(field, "at most 10^9 with at most 6 decimal places")
+    return value
+
+
+def parse_amount(text: str, field: str, places: int = 4) -> Decimal:
+    """A price, cost, step or rate: not negative, below 10^13, at most `places` decimal places."""
+    return check_amount(parse_decimal(text, field), field, places)
+
+
+def check_amount(value: Decimal, field: str, places: int = 4) -> Decimal:
+    if abs(value) >= MAX_AMOUNT:
+        raise InvalidArgument.single(field, "must be below 10^13")
+    if value.as_tuple().exponent < -places:  # type: ignore[operator]
+        raise InvalidArgument.single(field, f"at most {places} decimal places")
     return value
 
 

@@ -17,6 +17,7 @@ HEADERS = {
     "price": {"price", "ціна", "цена", "ціна, грн", "цена, руб", "вартість", "стоимость"},
 }
 MAX_ROWS = 100_000
+MAX_PRICE = Decimal(10) ** 13
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def parse_price(text: object) -> Decimal | None:
         value = Decimal(clean)
     except InvalidOperation:
         return None
-    return value if value.is_finite() and value >= 0 else None
+    return value if value.is_finite() and 0 <= value < MAX_PRICE else None
 
 
 def _columns(header: list[object]) -> dict[str, int]:

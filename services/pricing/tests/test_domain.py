@@ -23,6 +23,9 @@ from pricing.domain import (
     check_document,
     check_no_cycle,
     derivation_order,
+    parse_day,
+    parse_percent,
+    parse_quantity,
     price_line,
     refuse_overlap,
     round_to_step,
@@ -202,3 +205,29 @@ def test_csv_with_cp1251_and_commas() -> None:
     content = "артикул,наименование,цена\nA-1,Гвозди,12.5\n".encode("cp1251")
     (row,) = read_csv(content)
     assert (row.sku, row.name, row.price) == ("A-1", "Гвозди", D("12.5"))
+
+
+@given(st.text(max_size=20))
+def test_quantities_are_positive_decimals_or_a_named_error(text: str) -> None:
+    try:
+        value = parse_quantity(text, "lines[0].quantity")
+    except InvalidArgument as exc:
+        assert exc.violations[0].field == "lines[0].quantity"  # noqa: PT017 -- the field named is the behaviour
+    else:
+        assert value > 0
+        assert value.is_finite()
+
+
+@given(st.text(max_size=12))
+def test_percents_are_at_most_a_hundred_or_a_named_error(text: str) -> None:
+    try:
+        value = parse_percent(text, "terms.prepayment_percent")
+    except InvalidArgument as exc:
+        assert exc.violations[0].field == "terms.prepayment_percent"  # noqa: PT017
+    else:
+        assert 0 <= value <= 100
+
+
+@given(st.dates())
+def test_dates_round_trip(day: date) -> None:
+    assert parse_day(day.isoformat(), "on") == day

@@ -159,6 +159,17 @@ async def test_bad_prices_and_rates_are_named(stub: pb_grpc.PricingServiceStub) 
             stub.SetPrices(
                 pb.SetPricesRequest(
                     price_type_id=base.id,
+                    effective_from="2026-01-01",
+                    prices=[pb.PriceInput(product_id=item.id, price="1e20")],
+                ),
+                metadata=MANAGER,
+            ),
+            "prices[0].price",
+        ),
+        (
+            stub.SetPrices(
+                pb.SetPricesRequest(
+                    price_type_id=base.id,
                     effective_from="2026-13-01",
                     prices=[pb.PriceInput(product_id=item.id, price="1")],
                 ),

@@ -89,6 +89,7 @@ async def test_quote_in_another_currency_needs_a_rate(stub: pb_grpc.PricingServi
         (pb.QuoteLine(sku="НЕМАЄ-ТАКОГО", quantity="1"), "lines[0].sku"),
         (pb.QuoteLine(sku="X", quantity="-2"), "lines[0].quantity"),
         (pb.QuoteLine(sku="X", quantity="0"), "lines[0].quantity"),
+        (pb.QuoteLine(sku="X", quantity="1e999999"), "lines[0].quantity"),
         (pb.QuoteLine(sku="X", quantity="1", manual_discount_percent="150"), "lines[0].manual_discount_percent"),
         (pb.QuoteLine(quantity="1"), "lines[0].product_id"),
     ],
