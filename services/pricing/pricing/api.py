@@ -17,7 +17,7 @@ from crm_platform.db import Database
 from crm_platform.errors import InvalidArgument, NotFound
 from crm_platform.grpc_server import GrpcService
 from crm_platform.ids import parse_id
-from crm_platform.money import Money, check_currency
+from crm_platform.money import Money, check_currency, parse_decimal
 from crm_platform.paging import PageToken, page_size
 from crm_platform.proto_codec import enum_in, enum_out, money_in, money_out, timestamp_out
 from pricing import agreements as agreement_cases
@@ -45,6 +45,7 @@ from pricing.repository import AgreementRepository, PriceRepository, PriceTypeRe
 
 MAX_REQUEST_ID = 120
 MAX_LINES = 1000
+MAX_MARKUP = 1000
 M = common_pb2.Money
 READERS = frozenset({Role.MANAGER, Role.HEAD, Role.OPS, Role.SERVICE, Role.SHOP})
 
@@ -137,7 +138,12 @@ def agreement_out(row: AgreementRow) -> pb.Agreement:
 
 def _rule_in(message: pb.DerivationRule) -> price_types.RuleInput:
     base_id = parse_id(message.base_price_type_id, "rule.base_price_type_id")
-    markup = parse_percent(message.markup_percent or "0", "rule.markup_percent", allow_negative=True)
+    markup = check_amount(
+        parse_decimal(message.markup_percent or "0", "rule.markup_percent", allow_negative=True),
+        "rule.markup_percent",
+    )
+    if markup > MAX_MARKUP:
+        raise InvalidArgument.single("rule.markup_percent", f"at most {MAX_MARKUP}%")
     step = parse_amount(message.rounding_step or "0.01", "rule.rounding_step")
     if step <= 0:
         raise InvalidArgument.single("rule.rounding_step", "must be greater than zero")

@@ -129,6 +129,22 @@ async def test_prices_of_a_derived_type_cannot_be_set_by_hand(stub: pb_grpc.Pric
             ),
             "rule.base_price_type_id",
         ),
+        (
+            pb.CreatePriceTypeRequest(
+                name="Похідна",
+                rule=pb.DerivationRule(
+                    base_price_type_id="0194f0c2-0000-7000-8000-000000000000", markup_percent="5000"
+                ),
+            ),
+            "rule.markup_percent",
+        ),
+        (
+            pb.CreatePriceTypeRequest(
+                name="Похідна",
+                rule=pb.DerivationRule(base_price_type_id="0194f0c2-0000-7000-8000-000000000000", rounding_step="0"),
+            ),
+            "rule.rounding_step",
+        ),
     ],
 )
 async def test_bad_price_types_are_named(
