@@ -12,14 +12,16 @@ from interactions import api
 from interactions.calendar import feed_route
 from interactions.directory import PartnersDirectory
 from interactions.events import PUBLISHED, TASK_REQUESTS_TOPIC, consumer
-from interactions.intake import telephony_route
+from interactions.intake import email_route, telephony_route
 from interactions.reminders import reminder_loop
 
 
 class InteractionsSettings(ServiceSettings):
-    """CRM_TELEPHONY_SECRET: what the telephony sends in X-Telephony-Secret with each call."""
+    """CRM_TELEPHONY_SECRET / CRM_MAIL_SECRET: what the telephony and the mail gateway send
+    in X-Telephony-Secret / X-Mail-Secret with each call or message."""
 
     telephony_secret: SecretStr = SecretStr("dev-only-telephony-secret")
+    mail_secret: SecretStr = SecretStr("dev-only-mail-secret")
     reminder_poll_seconds: float = 0.5
 
 
@@ -32,6 +34,7 @@ async def build(runtime: Runtime) -> Components:
         routes=[
             feed_route(runtime.db, feed_secret),
             telephony_route(runtime.db, directory, settings.telephony_secret.get_secret_value()),
+            email_route(runtime.db, directory, settings.mail_secret.get_secret_value()),
         ],
         background=[reminder_loop(runtime.db, runtime.stopping, settings.reminder_poll_seconds)],
     )

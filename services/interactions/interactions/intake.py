@@ -248,3 +248,25 @@ def telephony_route(db: Database, directory: Directory, secret: str) -> Route:
         )
 
     return Route("/webhooks/telephony", webhook, methods=["POST"])
+
+
+def email_route(db: Database, directory: Directory, secret: str) -> Route:
+    """POST /webhooks/email with header X-Mail-Secret and the raw RFC 5322 message as the body
+    (what a mail gateway's pipe or "raw MIME" forwarding sends); ?responsible=<user> for new threads."""
+
+    async def webhook(request: Request) -> JSONResponse:
+        if not hmac.compare_digest(request.headers.get("x-mail-secret", ""), secret):
+            return JSONResponse({"error": "bad or missing X-Mail-Secret"}, status_code=401)
+        responsible = request.query_params.get("responsible", "").strip()[:120] or "sales"
+        try:
+            row = await ingest_email(db, directory, await request.body(), responsible)
+        except InvalidArgument as exc:
+            fields = {v.field: v.description for v in exc.violations}
+            return JSONResponse({"error": "invalid message", "fields": fields}, status_code=400)
+        except Unavailable as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503)
+        except PlatformError as exc:
+            return JSONResponse({"error": exc.message}, status_code=422)
+        return JSONResponse({"interaction_id": str(row.id), "chain_id": str(row.chain_id)})
+
+    return Route("/webhooks/email", webhook, methods=["POST"])

@@ -254,7 +254,7 @@ def mail(message_id: str, sender: str, subject: str, references: str = "") -> by
 
 
 async def test_an_email_reply_lands_in_the_chain_of_the_message_it_answers(
-    api: pb_grpc.InteractionsServiceStub,
+    interactions: ServiceProcess, api: pb_grpc.InteractionsServiceStub
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     sender = f"Галина Мельник <h.melnyk.{tag}@fermer.com.ua>"
@@ -279,6 +279,19 @@ async def test_an_email_reply_lands_in_the_chain_of_the_message_it_answers(
     chain = await api.GetChain(pb.GetChainRequest(chain_id=first.chain_id), metadata=auth())
     assert [i.id for i in chain.interactions] == [first.id, reply.id]
     assert "селітри" in chain.interactions[0].description
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{interactions.http_port}") as http:
+        gateway = await http.post(
+            "/webhooks/email?responsible=olena.kovalenko",
+            content=mail(f"<s{tag}@fermer.com.ua>", sender, "Re: Запит ціни", f"<r{tag}@fermer.com.ua>"),
+            headers={"x-mail-secret": "dev-only-mail-secret", "content-type": "message/rfc822"},
+        )
+        refused = await http.post("/webhooks/email", content=b"hello", headers={"x-mail-secret": "wrong"})
+        broken = await http.post("/webhooks/email", content=b"hello", headers={"x-mail-secret": "dev-only-mail-secret"})
+    assert gateway.status_code == 200
+    assert gateway.json()["chain_id"] == first.chain_id
+    assert refused.status_code == 401
+    assert broken.status_code == 400
+    assert "raw_message" in broken.json()["fields"]
     with pytest.raises(grpc.aio.AioRpcError) as bad:
         await api.IngestEmail(pb.IngestEmailRequest(raw_message=b"Subject: no ids\n\nhello"), metadata=auth())
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
