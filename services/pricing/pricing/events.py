@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.events import DomainEvent, Envelope
@@ -117,6 +117,17 @@ class PartnerUpdated(PartnerRegistered):
     TYPE: ClassVar[str] = "crm.partners.partner.updated"
 
 
+class PartnerMerged(DomainEvent):
+    """partners' crm.partners.partner.merged: merged_ids no longer exist, partner_id survives."""
+
+    TOPIC: ClassVar[str] = "crm.partners.partner.v1"
+    TYPE: ClassVar[str] = "crm.partners.partner.merged"
+    KEY_FIELD: ClassVar[str] = "partner_id"
+
+    partner_id: uuid.UUID
+    merged_ids: list[uuid.UUID] = Field(default_factory=list)
+
+
 consumer = EventConsumer("pricing")
 
 
@@ -128,3 +139,9 @@ async def partner_registered(session: AsyncSession, event: PartnerRegistered, en
 @consumer.on(PartnerUpdated)
 async def partner_updated(session: AsyncSession, event: PartnerUpdated, envelope: Envelope) -> None:
     await KnownPartnerRepository(session).upsert(event.partner_id, segment=event.segment, version=event.version)
+
+
+@consumer.on(PartnerMerged)
+async def partners_merged(session: AsyncSession, event: PartnerMerged, envelope: Envelope) -> None:
+    """Agreements and price lists of the merged partners now belong to the survivor."""
+    await KnownPartnerRepository(session).repoint(event.merged_ids, event.partner_id)

@@ -304,6 +304,14 @@ class KnownPartnerRepository:
         )
         await self.session.execute(statement)
 
+    async def repoint(self, merged_ids: Sequence[uuid.UUID], survivor: uuid.UUID) -> None:
+        if not merged_ids:
+            return
+        for table in (AgreementRow, PriceListRow):
+            await self.session.execute(
+                update(table).where(table.partner_id.in_(merged_ids)).values(partner_id=survivor)  # type: ignore[union-attr,attr-defined]
+            )
+
 
 class PriceListRepository:
     def __init__(self, session: AsyncSession) -> None:

@@ -15,8 +15,15 @@ from crm_platform.db import Database
 from crm_platform.events import Envelope
 from crm_platform.testing import Databases
 from pricing.domain import Rounding, Rule
-from pricing.events import PartnerRegistered, PartnerUpdated, partner_registered, partner_updated
-from pricing.models import PriceTypeRow, ProductRow
+from pricing.events import (
+    PartnerMerged,
+    PartnerRegistered,
+    PartnerUpdated,
+    partner_registered,
+    partner_updated,
+    partners_merged,
+)
+from pricing.models import AgreementRow, PriceTypeRow, ProductRow
 from pricing.price_types import recalculate
 from pricing.repository import KnownPartnerRepository, PriceRepository
 
@@ -111,3 +118,27 @@ async def test_recalculation_in_postgresql_rounds_exactly_as_the_rule(db: Databa
             got = {p: a for p, _, a in await prices.rows_of(derived, None)}
             expected = {p: rule.apply(a) for p, a in zip(products, amounts, strict=True)}
             assert got == expected, (markup, step)
+
+
+async def test_agreements_of_merged_partners_move_to_the_survivor(db: Database) -> None:
+    survivor, merged = uuid.uuid4(), uuid.uuid4()
+    async with db.transaction() as session:
+        row = AgreementRow(
+            name="Угода з дублікатом",
+            kind="individual",
+            partner_id=merged,
+            discount_percent=Decimal(0),
+            manual_discount_limit_percent=Decimal(0),
+            prepayment_percent=Decimal(0),
+            payment_form="any",
+            tax_regime="vat",
+            sale_kind="wholesale",
+            valid_from=date(2026, 1, 1),
+            status="agreed",
+        )
+        session.add(row)
+    event = PartnerMerged(partner_id=survivor, merged_ids=[merged])
+    async with db.transaction() as session:
+        await partners_merged(session, event, Envelope.wrap(event, source="crm/partners"))
+    async with db.reading() as session:
+        assert (await session.get(AgreementRow, row.id)).partner_id == survivor  # type: ignore[union-attr]
