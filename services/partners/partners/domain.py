@@ -8,7 +8,7 @@ from enum import StrEnum
 from crm_platform.contacts import normalize_email, normalize_phone
 from crm_platform.errors import FailedPrecondition, InvalidArgument, Violations
 from crm_platform.text import fold, latin
-from partners.matching import name_key
+from partners.matching import name_blocks, name_key
 
 MAX_NAME = 300
 MAX_TAG = 60
@@ -64,6 +64,10 @@ class PartnerData:
     @property
     def name_key(self) -> str:
         return name_key(self.name)
+
+    @property
+    def name_blocks(self) -> list[str]:
+        return name_blocks(self.name_key)
 
 
 def _check_short(violations: Violations, field_name: str, value: str) -> str:

@@ -9,7 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from partners.domain import ContactKind, PartnerData
 from partners.legal import CounterpartyData
-from partners.matching import NAME_THRESHOLD, REASON_SCORES, Candidate, Reason, name_key, name_score, rank
+from partners.matching import (
+    NAME_THRESHOLD,
+    REASON_SCORES,
+    Candidate,
+    Reason,
+    name_blocks,
+    name_key,
+    name_score,
+    rank,
+)
 from partners.repository import DuplicateRepository, NamedId, StoredPartner
 
 DEFAULT_LIMIT = 10
@@ -62,7 +71,7 @@ async def find_candidates(
     for hit in await repo.by_contacts(ContactKind.EMAIL, list(probe.emails)):
         note(hit, Reason.EMAIL, REASON_SCORES[Reason.EMAIL])
     key = name_key(probe.name)
-    for name_hit in await repo.by_name(key):
+    for name_hit in await repo.by_name(key, name_blocks(key)):
         score = name_score(key, name_hit.name_key)
         if score >= NAME_THRESHOLD:
             note(NamedId(name_hit.id, name_hit.name), Reason.NAME, score)

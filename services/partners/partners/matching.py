@@ -18,7 +18,7 @@ LEGAL_FORMS = frozenset(
     " ".join(
         (
             "тов товариство з обмеженою відповідальністю пп приватне підприємство фоп фізична особа підприємець",
-            "ват пат прат ат акціонерне публічне кп комунальне дп державне",
+            "ват пат прат ат акціонерне публічне кп комунальне дп державне тзов тдв фг фермерське господарство",
             "ооо общество с ограниченной ответственностью ип индивидуальный предприниматель",
             "зао оао пао ао чп частное предприятие гуп муп спд",
             "llc ltd limited inc corp co gmbh plc llp sa ag company",
@@ -51,7 +51,7 @@ _DOUBLE = re.compile(r"(.)\1+")
 _DIGITS = re.compile(r"\d+")
 
 NAME_THRESHOLD = 0.86
-CANDIDATE_SIMILARITY = 0.3  # trigram similarity that makes a stored name worth scoring
+WORD_MATCH = 0.75  # two words are the same word written differently (one or two letters off)
 
 
 def name_key(name: str) -> str:
@@ -59,6 +59,21 @@ def name_key(name: str) -> str:
     words = latin_words(name)
     kept = [w for w in words if w not in _LATIN_LEGAL_FORMS] or words
     return " ".join(_squash(w) for w in kept)
+
+
+def name_blocks(key: str) -> list[str]:
+    """What candidate retrieval matches exactly: every word of the key and every form of it
+    with one letter dropped, so a name with one typo in a word still shares a block with the
+    right one (substitution, insertion, deletion and transposition all meet this way)."""
+    words = key.split()
+    long_words = [w for w in words if len(w) >= 3] or words
+    blocks: dict[str, None] = {}
+    for word in long_words:
+        blocks[word] = None
+        if len(word) >= 4:
+            for i in range(len(word)):
+                blocks[word[:i] + word[i + 1 :]] = None
+    return list(blocks)
 
 
 def latin_words(name: str) -> list[str]:
@@ -78,15 +93,36 @@ _LATIN_LEGAL_FORMS = frozenset(w for form in LEGAL_FORMS for w in latin_words(fo
 
 
 def name_score(a_key: str, b_key: str) -> float:
-    """0..1 similarity of two name keys; names with different numbers never match."""
+    """0..1 similarity of two name keys, word by word in any order: each word counts by its
+    length when it has a close twin on the other side (a typo or two), else not at all;
+    words of one name and not the other count against. Different numbers never match."""
     if not a_key or not b_key:
         return 0.0
-    if _DIGITS.findall(a_key) != _DIGITS.findall(b_key):
+    if sorted(_DIGITS.findall(a_key)) != sorted(_DIGITS.findall(b_key)):
         return 0.0
-    plain = fuzz.ratio(a_key, b_key)
-    sorted_words = fuzz.token_sort_ratio(a_key, b_key)
-    joined = fuzz.ratio(a_key.replace(" ", ""), b_key.replace(" ", ""))
-    return max(plain, sorted_words, joined) / 100.0
+    a_words, b_words = a_key.split(), b_key.split()
+    if len(a_words) == 1 or len(b_words) == 1:
+        # "Харківхімпром" against "Харків Хімпром": compare the names written together.
+        joined = fuzz.ratio("".join(a_words), "".join(b_words)) / 100.0
+        if joined >= WORD_MATCH:
+            return joined
+    matched = _matched_weight(a_words, b_words)
+    return matched / max(sum(map(len, a_words)), sum(map(len, b_words)))
+
+
+def _matched_weight(a_words: list[str], b_words: list[str]) -> float:
+    free = list(b_words)
+    total = 0.0
+    for word in sorted(a_words, key=len, reverse=True):
+        best, best_at = 0.0, -1
+        for i, other in enumerate(free):
+            score = fuzz.ratio(word, other) / 100.0
+            if score > best:
+                best, best_at = score, i
+        if best >= WORD_MATCH:
+            total += best * len(word)
+            free.pop(best_at)
+    return total
 
 
 class Reason:

@@ -35,12 +35,7 @@ class PartnerRow(PartnersTable, table=True):
             postgresql_using="gin",
             postgresql_ops={"name_latin": "gin_trgm_ops"},
         ),
-        Index(
-            "ix_partner_name_key_trgm",
-            "name_key",
-            postgresql_using="gist",
-            postgresql_ops={"name_key": "gist_trgm_ops"},
-        ),
+        Index("ix_partner_name_blocks", "name_blocks", postgresql_using="gin"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -49,6 +44,9 @@ class PartnerRow(PartnersTable, table=True):
     name_latin: str = Field(sa_column=Column(String(600), nullable=False))
     # The name as duplicate control compares it: legal-form words dropped, Latin, spelling variants squashed.
     name_key: str = Field(default="", sa_column=Column(String(600), nullable=False, server_default=""))
+    name_blocks: list[str] = Field(
+        default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}")
+    )
     roles: list[str] = Field(sa_column=Column(ARRAY(String(20)), nullable=False))
     manager_id: str = Field(default="", sa_column=Column(String(120), nullable=False, index=True))
     segment: str = Field(default="", sa_column=Column(String(120), nullable=False, index=True))

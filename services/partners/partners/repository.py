@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, literal, or_, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, bindparam, delete, func, literal, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.clock import utcnow
@@ -86,6 +86,7 @@ class PartnerRepository:
         row.name_folded = data.name_folded
         row.name_latin = data.name_latin
         row.name_key = data.name_key
+        row.name_blocks = data.name_blocks
         row.roles = [r.value for r in data.roles]
         row.manager_id = data.manager_id
         row.segment = data.segment
@@ -117,6 +118,7 @@ class PartnerRepository:
             name_folded=data.name_folded,
             name_latin=data.name_latin,
             name_key=data.name_key,
+            name_blocks=data.name_blocks,
             roles=[r.value for r in data.roles],
             manager_id=data.manager_id,
             segment=data.segment,
@@ -551,15 +553,16 @@ class DuplicateRepository:
         )
         return [NamedId(r.id, r.name) for r in (await self.session.execute(query)).all()]
 
-    async def by_name(self, key: str, *, limit: int = 20) -> list[NameHit]:
-        """Stored names nearest to the key by trigram distance (the GiST index answers)."""
-        if not key:
+    async def by_name(self, key: str, blocks: list[str], *, limit: int = 20) -> list[NameHit]:
+        """Stored names sharing a block (a word, or a word less one letter) with the key,
+        nearest by trigram similarity first; the GIN index on name_blocks answers."""
+        if not blocks:
             return []
         query = text(
-            "SELECT id, name, name_key FROM partner WHERE name_key <-> :key < :distance "
-            "ORDER BY name_key <-> :key LIMIT :limit"
-        )
-        rows = await self.session.execute(query, {"key": key, "distance": 0.75, "limit": limit})
+            "SELECT id, name, name_key FROM partner WHERE name_blocks && :blocks "
+            "ORDER BY similarity(name_key, :key) DESC LIMIT :limit"
+        ).bindparams(bindparam("blocks", type_=ARRAY(Text)))
+        rows = await self.session.execute(query, {"key": key, "blocks": blocks, "limit": limit})
         return [NameHit(r.id, r.name, r.name_key) for r in rows.all()]
 
 

@@ -71,7 +71,8 @@ async def test_a_known_customer_of_another_shop_is_matched_by_phone_or_email(
                     pb.ContactInfo(kind=pb.CONTACT_KIND_PHONE, value=phone),
                     pb.ContactInfo(kind=pb.CONTACT_KIND_EMAIL, value=email),
                 ],
-            )
+            ),
+            confirm_duplicates=True,
         ),
         metadata=auth("manager"),
     )
@@ -123,7 +124,8 @@ async def test_resolve_contact_finds_partners_and_open_leads(stub: pb_grpc.Partn
         pb.RegisterPartnerRequest(
             partner=pb.PartnerDraft(
                 name="ТОВ «Полтавська кераміка»", contacts=[pb.ContactInfo(kind=pb.CONTACT_KIND_PHONE, value=phone)]
-            )
+            ),
+            confirm_duplicates=True,
         ),
         metadata=auth("manager"),
     )
