@@ -28,6 +28,8 @@ def apply(tables: PriceTables, topic: str, headers: list[tuple[str, bytes]]) -> 
     try:
         if topic == PARTNER_TOPIC:
             tables.drop_partner(uuid.UUID(subject) if subject else None)
+            if event_type == "crm.partners.partner.merged":  # agreements get re-pointed to the survivor
+                tables.drop_agreements()
         else:
             tables.invalidate_from_event(event_type, subject)
     except ValueError:
