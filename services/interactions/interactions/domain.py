@@ -16,6 +16,7 @@ MAX_TITLE = 300
 MAX_USER = 120
 DEFAULT_ZONE = "Europe/Kyiv"
 MAX_OCCURRENCES = 1000
+MAX_EVENT_LENGTH = timedelta(days=31)
 CHAIN_NAMESPACE = uuid.UUID("6f1c2a52-9d0e-4c8e-a7f5-2b1f1c3e7a10")
 
 SUBJECT_TYPES = frozenset(
@@ -229,8 +230,8 @@ def check_event_times(starts_at: datetime | None, ends_at: datetime | None, v: V
         v.add("ends_at", "is required")
     if starts_at and ends_at and ends_at <= starts_at:
         v.add("ends_at", "must be after starts_at")
-    if starts_at and ends_at and ends_at - starts_at > timedelta(days=31):
-        v.add("ends_at", "an event lasts at most 31 days")
+    if starts_at and ends_at and ends_at - starts_at > MAX_EVENT_LENGTH:
+        v.add("ends_at", f"an event lasts at most {MAX_EVENT_LENGTH.days} days")
 
 
 def event_transition(state: str, target: EventState) -> None:

@@ -93,7 +93,10 @@ class CallRecord(InteractionsTable, table=True):
 
 class CalendarEventRow(InteractionsTable, table=True):
     __tablename__ = "calendar_event"
-    __table_args__ = (Index("ix_calendar_owner_start", "owner_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_calendar_owner_start", "owner_id", "starts_at"),
+        Index("ix_calendar_owner_series", "owner_id", "starts_at", postgresql_where=text("recurrence <> ''")),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     owner_id: str = Field(sa_column=_s(120))

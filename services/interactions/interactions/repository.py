@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.clock import utcnow
-from interactions.domain import OPEN_TASK_STATES, AppointmentStatus, EventState, Status, Subject
+from interactions.domain import MAX_EVENT_LENGTH, OPEN_TASK_STATES, AppointmentStatus, EventState, Status, Subject
 from interactions.models import (
     AppointmentRow,
     CalendarEventRow,
@@ -233,10 +233,21 @@ class CalendarRepository:
     async def overlapping(
         self, owner_id: str, start: datetime, end: datetime, include_cancelled: bool
     ) -> Sequence[CalendarEventRow]:
-        """Events of the owner that may have an occurrence in [start, end)."""
+        """Events of the owner that may have an occurrence in [start, end): one-offs by their
+        start (an event lasts at most MAX_EVENT_LENGTH), series through their own partial index."""
         table = CalendarEventRow.__table__  # type: ignore[attr-defined]
-        query = select(CalendarEventRow).where(table.c.owner_id == owner_id, table.c.starts_at < end)
-        query = query.where(or_(table.c.series_ends_at.is_(None), table.c.series_ends_at > start))
+        one_off = and_(
+            table.c.recurrence == "",
+            table.c.starts_at >= start - MAX_EVENT_LENGTH,
+            table.c.starts_at < end,
+            table.c.ends_at > start,
+        )
+        series = and_(
+            table.c.recurrence != "",
+            table.c.starts_at < end,
+            or_(table.c.series_ends_at.is_(None), table.c.series_ends_at > start),
+        )
+        query = select(CalendarEventRow).where(table.c.owner_id == owner_id, or_(one_off, series))
         if not include_cancelled:
             query = query.where(table.c.state != EventState.CANCELLED.value)
         return (await self.session.execute(query.order_by(table.c.starts_at))).scalars().all()

@@ -294,3 +294,34 @@ async def test_webhook_call_is_idempotent_and_unknown_number_makes_one_lead(
     assert rows[0].subject_type == "lead"
     assert other.subject_id == rows[0].subject_id
     assert list(directory.leads) == ["interactions:phone:+380671234567"]
+
+
+async def test_day_view_shows_a_series_and_an_event_that_began_the_day_before(db: Database) -> None:
+    from datetime import date
+
+    from interactions import calendar
+
+    owner = f"u-{uuid.uuid4().hex[:6]}"
+
+    def event(title: str, start: datetime, hours: int, rule: str = "") -> calendar.EventDraft:
+        return calendar.EventDraft(
+            owner_id=owner,
+            title=title,
+            description="",
+            location="",
+            starts_at=start,
+            ends_at=start + timedelta(hours=hours),
+            time_zone="Europe/Kyiv",
+            recurrence=rule,
+            subject=None,
+            request_id=None,
+        )
+
+    await calendar.plan(db, event("Виставка «Агро-2026»", datetime(2026, 6, 9, 20, tzinfo=KYIV), 40))
+    await calendar.plan(db, event("Щоденний дзвінок", datetime(2026, 1, 5, 9, tzinfo=KYIV), 1, "FREQ=DAILY"))
+    await calendar.plan(db, event("Минула зустріч", datetime(2026, 6, 1, 9, tzinfo=KYIV), 1))
+    _, _, shown = await calendar.view(db, owner, "day", date(2026, 6, 10), KYIV, include_cancelled=False)
+    assert [(s.row.title, s.starts_at.astimezone(KYIV).hour) for s in shown] == [
+        ("Виставка «Агро-2026»", 20),
+        ("Щоденний дзвінок", 9),
+    ]
