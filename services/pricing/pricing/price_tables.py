@@ -33,6 +33,7 @@ from pricing.repository import (
 Series = tuple[list[date], list[Decimal]]
 SEGMENT_TTL_SECONDS = 2.0
 REDIS_DISTRUST_SECONDS = 5.0
+AGREEMENTS_TTL_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ class PriceTables:
         self._skip_redis_until = 0.0
         # Bumped by every drop: a load that started before a drop must not store what it read.
         self._generation = 0
+        self._agreements_expire = 0.0
         self._party_index: tuple[dict[uuid.UUID, AgreementRow], dict[uuid.UUID | str, list[AgreementRow]]] | None = None
 
     # ------------------------------------------------------------ invalidation
@@ -290,13 +292,15 @@ class PriceTables:
 
     async def _all_agreements(self) -> dict[uuid.UUID, AgreementRow]:
         found = self._agreements
-        if found is None:
+        if found is None or time.monotonic() > self._agreements_expire:
             generation = self._generation
             async with self.db.reading() as session:
                 rows = await AgreementRepository(session).page(100_000, None, partner_id=None, segment="", status="")
             found = {a.id: a for a in rows}
             if generation == self._generation:
                 self._agreements = found
+                # Bounds how long a change made by a consumer (a partner merge) can go unseen.
+                self._agreements_expire = time.monotonic() + AGREEMENTS_TTL_SECONDS
         return found
 
 
