@@ -17,7 +17,7 @@ from crm_platform.ids import parse_id
 from crm_platform.money import Money
 from crm_platform.paging import PageToken, page_size
 from crm_platform.proto_codec import enum_in, enum_out, money_in, money_out, timestamp_in, timestamp_out
-from deals import dealflow, planning, processes
+from deals import dealflow, documents, planning, processes
 from deals.commerce_api import CommerceMethods
 from deals.dealflow import DealChanges, DealView
 from deals.domain import (
@@ -359,6 +359,25 @@ class DealsApi(CommerceMethods, pb_grpc.DealsServiceServicer):
     ) -> pb.ListDealHistoryResponse:
         rows = await dealflow.history(self.db, parse_id(request.deal_id, "deal_id"))
         return pb.ListDealHistoryResponse(entries=[history_out(r) for r in rows])
+
+    async def ListDealDocuments(
+        self, request: pb.ListDealDocumentsRequest, context: ServicerContext
+    ) -> pb.ListDealDocumentsResponse:
+        found = await documents.of_deal(self.db, parse_id(request.deal_id, "deal_id"))
+        return pb.ListDealDocumentsResponse(
+            documents=[
+                pb.DealDocument(
+                    kind=enum_out(d.kind, pb.DocumentKind, "DOCUMENT_KIND_"),
+                    id=str(d.id),
+                    order_id=str(d.order_id or ""),
+                    status=d.status,
+                    amount=_money(d.amount, d.currency),
+                    at=timestamp_out(d.at),
+                    title=d.title,
+                )
+                for d in found
+            ]
+        )
 
     async def AddParticipant(self, request: pb.AddParticipantRequest, context: ServicerContext) -> pb.Deal:
         deal_id = parse_id(request.deal_id, "deal_id")

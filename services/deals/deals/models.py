@@ -6,7 +6,21 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ARRAY, Boolean, Column, Date, Index, Integer, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -260,6 +274,9 @@ class InvoiceRow(DealsTable, table=True):
     currency: str = Field(sa_column=Column(String(3), nullable=False))
     issued_on: date = Field(sa_column=Column(Date, nullable=False))
     due_on: date = Field(sa_column=Column(Date, nullable=False))
+    issued_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
 
 
 class PaymentRow(DealsTable, table=True):

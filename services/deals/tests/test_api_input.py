@@ -83,6 +83,7 @@ CASES = [
     ("LoseDeal", pb.LoseDealRequest(id=str(uuid.uuid4())), "lost_reason_id"),
     ("ReopenDeal", pb.ReopenDealRequest(id=BAD_UUID), "id"),
     ("ListDealHistory", pb.ListDealHistoryRequest(deal_id=""), "deal_id"),
+    ("ListDealDocuments", pb.ListDealDocumentsRequest(deal_id="x"), "deal_id"),
     ("AddParticipant", pb.AddParticipantRequest(deal_id=str(uuid.uuid4()), partner_id=str(uuid.uuid4())), "role"),
     ("AddParticipant", pb.AddParticipantRequest(deal_id=str(uuid.uuid4()), partner_id="x", role=1), "partner_id"),
     ("RemoveParticipant", pb.RemoveParticipantRequest(deal_id=BAD_UUID), "deal_id"),

@@ -181,3 +181,13 @@ async def test_proposal_versions_approval_order_payments_shipments_win(
         assert Decimal(again.paid.amount) == Decimal("63000.00")
         won = await stub.GetDeal(pb.GetDealRequest(id=deal.id), metadata=auth("manager"))
         assert won.status == pb.DEAL_STATUS_WON
+        documents = await stub.ListDealDocuments(pb.ListDealDocumentsRequest(deal_id=deal.id), metadata=auth("manager"))
+        kinds = [d.kind for d in documents.documents]
+        assert sorted(kinds) == sorted(
+            [pb.DOCUMENT_KIND_PROPOSAL, pb.DOCUMENT_KIND_ORDER, pb.DOCUMENT_KIND_INVOICE]
+            + [pb.DOCUMENT_KIND_PAYMENT] * 2
+            + [pb.DOCUMENT_KIND_SHIPMENT] * 2
+        )
+        assert kinds[0] == pb.DOCUMENT_KIND_PROPOSAL
+        shipments = [d for d in documents.documents if d.kind == pb.DOCUMENT_KIND_SHIPMENT]
+        assert sum(Decimal(d.amount.amount) for d in shipments) == Decimal("62150.00")
