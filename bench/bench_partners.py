@@ -253,6 +253,8 @@ def labelled_set(rng: random.Random) -> list[Row]:
                 cluster=n,
             )
         )
+    # Names of duplicates found only by phone or tax id: made-up brands, unique in the set.
+    brands = iter(rng.sample([w for w in vocabulary(rng, 20_000) if w not in WORDS], DUPLICATES_PER_KIND * 2))
     originals = rng.sample(rows, DUPLICATES_PER_KIND * 5)
     kinds = ["typo", "translit", "legal_form", "phone_format", "tax_id"]
     for i, original in enumerate(originals):
@@ -269,10 +271,10 @@ def labelled_set(rng: random.Random) -> list[Row]:
         elif kind == "phone_format":
             local = original.phone.replace("+380", "0")
             dup.phone = f"{local[:3]} {local[3:6]}-{local[6:8]}-{local[8:]}"  # as a person types it
-            dup.name = f"Магазин «{core.split(' ')[0]}» {rng.randrange(1, 99)}"
+            dup.name = f"Магазин «{next(brands)}»"
         else:
             dup.tax_id = original.tax_id
-            dup.name = f"{rng.choice(FORMS)} {core.split(' ')[-1]} {rng.choice(['Груп', 'Холдинг', 'Інвест'])}"
+            dup.name = f"{rng.choice(FORMS)} «{next(brands)} {rng.choice(['Груп', 'Холдинг', 'Інвест'])}»"
         rows.append(dup)
     return rows
 
@@ -303,6 +305,7 @@ async def load_labelled(dsn: str, rows: list[Row]) -> None:
                     fold(r.name),
                     latin(r.name),
                     name_key(r.name),
+                    name_blocks(name_key(r.name)),
                     ["client"],
                     "",
                     "",

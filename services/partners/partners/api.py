@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from crm.common.v1 import common_pb2
 from crm.partners.v1 import partners_pb2 as pb
@@ -45,6 +46,7 @@ from partners.domain import (
     validate_shop_customer,
 )
 from partners.duplicates import DEFAULT_LIMIT, MAX_LIMIT, Probe, find_candidates
+from partners.importing import ImportKind, Outcome, import_rows, read_rows
 from partners.leads import create_lead
 from partners.legal import COUNTRIES, CounterpartyData
 from partners.models import ClassHistoryRow, ClassRow
@@ -337,6 +339,34 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
             ],
         )
 
+    async def ImportRecords(self, request: pb.ImportRecordsRequest, context: ServicerContext) -> pb.ImportReport:
+        request_id = _request_id(request.request_id, required=False)
+        kind = enum_in(request.kind, pb.ImportKind, "IMPORT_KIND_", ImportKind, "kind")
+        file_format = enum_in(request.format, pb.ImportFormat, "IMPORT_FORMAT_", _Format, "format")
+        rows = read_rows(request.content, file_format.value)
+        region = request.default_phone_region or "UA"
+        results = await import_rows(self.db, kind, rows, region=region, batch=request_id or None)
+        outcomes = {
+            Outcome.CREATED: pb.ImportRowResult.OUTCOME_CREATED,
+            Outcome.DUPLICATE: pb.ImportRowResult.OUTCOME_DUPLICATE,
+            Outcome.REJECTED: pb.ImportRowResult.OUTCOME_REJECTED,
+        }
+        return pb.ImportReport(
+            created=sum(r.outcome is Outcome.CREATED for r in results),
+            duplicates=sum(r.outcome is Outcome.DUPLICATE for r in results),
+            rejected=sum(r.outcome is Outcome.REJECTED for r in results),
+            rows=[
+                pb.ImportRowResult(
+                    row=r.row,
+                    outcome=outcomes[r.outcome],
+                    id=r.id,
+                    duplicate_of=r.duplicate_of,
+                    errors=[pb.RowError(field=e.field, reason=e.description) for e in r.errors],
+                )
+                for r in results
+            ],
+        )
+
     async def GetClassification(
         self, request: pb.GetClassificationRequest, context: ServicerContext
     ) -> pb.ClassificationResponse:
@@ -505,6 +535,11 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
 
 
 MAX_PER_COLUMN = 100
+
+
+class _Format(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
 
 
 def _class_out(row: ClassRow | ClassHistoryRow) -> pb.PartnerClass:
