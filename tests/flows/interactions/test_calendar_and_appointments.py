@@ -257,7 +257,9 @@ async def test_event_lifecycle_publishes_completed_and_refuses_to_reopen(cal: pb
     )
     async with KafkaProbe("crm.interactions.interaction.v1") as probe:
         done = await cal.CompleteEvent(pb.EventRef(id=event.id), metadata=as_user(user))
-        record = await probe.wait_for(lambda r: r.key == event.id.encode())
+        record = await probe.wait_for(
+            lambda r: r.key == event.id.encode() and dict(r.headers)["ce_type"] != b"crm.interactions.event.planned"
+        )
     assert done.state == pb.EVENT_STATE_COMPLETED
     assert dict(record.headers)["ce_type"] == b"crm.interactions.event.completed"
     with pytest.raises(grpc.aio.AioRpcError) as reopen:
@@ -316,7 +318,11 @@ async def test_cancelled_appointment_frees_its_slot_and_load_is_counted(
     assert (await appointments.ListAppointments(window, metadata=auth())).booked_minutes == 120
     async with KafkaProbe("crm.interactions.interaction.v1") as probe:
         cancelled = await appointments.CancelAppointment(pb.CancelAppointmentRequest(id=booked[0].id), metadata=auth())
-        record = await probe.wait_for(lambda r: r.key == booked[0].id.encode())
+        record = await probe.wait_for(
+            lambda r: (
+                r.key == booked[0].id.encode() and dict(r.headers)["ce_type"] != b"crm.interactions.appointment.booked"
+            )
+        )
     assert cancelled.status == pb.APPOINTMENT_STATUS_CANCELLED
     assert dict(record.headers)["ce_type"] == b"crm.interactions.appointment.cancelled"
     load = await appointments.ListAppointments(window, metadata=auth())

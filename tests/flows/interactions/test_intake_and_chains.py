@@ -315,7 +315,11 @@ async def test_unprocessed_lists_counts_and_processing(api: pb_grpc.Interactions
         await api.UpdateStatus(
             pb.UpdateStatusRequest(id=ids[0], status=pb.INTERACTION_STATUS_PROCESSED), metadata=auth()
         )
-        processed = await probe.wait_for(lambda r: r.key == ids[0].encode())
+        processed = await probe.wait_for(
+            lambda r: (
+                r.key == ids[0].encode() and dict(r.headers)["ce_type"] != b"crm.interactions.interaction.registered"
+            )
+        )
     assert dict(processed.headers)["ce_type"] == b"crm.interactions.interaction.processed"
     later = await api.UpdateStatus(
         pb.UpdateStatusRequest(id=ids[1], postponed_until=_in_days(3), status=pb.INTERACTION_STATUS_IN_WORK),
