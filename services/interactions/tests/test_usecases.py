@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,7 +35,8 @@ from interactions.events import (
 from interactions.intake import ingest_email, parse_call, record_call
 from interactions.models import InteractionRow, ReminderRow, TaskRow
 
-from .conftest import FakeDirectory
+if TYPE_CHECKING:
+    from conftest import FakeDirectory
 
 ENVELOPE = Envelope(id="x", type="t", source="s", subject="k", time=datetime.now(UTC), data=b"")
 KYIV = ZoneInfo("Europe/Kyiv")
