@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_platform.events import DomainEvent, Envelope
 from crm_platform.messaging import EventConsumer
 from partners.repository import PartnerRepository, SalesRepository
+
+log = logging.getLogger(__name__)
 
 PARTNER_TOPIC = "crm.partners.partner.v1"
 
@@ -166,18 +169,25 @@ consumer = EventConsumer("partners")
 
 @consumer.on(OrderPlaced)
 async def count_order(session: AsyncSession, event: OrderPlaced, envelope: Envelope) -> None:
-    await SalesRepository(session).add_order(
-        await _current_id(session, event.partner_id), event.amount, event.currency.upper(), event.placed_at
-    )
+    partner_id = await _current_id(session, event.partner_id)
+    if partner_id is not None:
+        await SalesRepository(session).add_order(partner_id, event.amount, event.currency.upper(), event.placed_at)
 
 
 @consumer.on(PaymentReceived)
 async def count_payment(session: AsyncSession, event: PaymentReceived, envelope: Envelope) -> None:
-    await SalesRepository(session).add_payment(
-        await _current_id(session, event.partner_id), event.amount, event.currency.upper(), event.received_at
-    )
+    partner_id = await _current_id(session, event.partner_id)
+    if partner_id is not None:
+        await SalesRepository(session).add_payment(partner_id, event.amount, event.currency.upper(), event.received_at)
 
 
-async def _current_id(session: AsyncSession, partner_id: uuid.UUID) -> uuid.UUID:
-    """An event about a partner merged since is counted for the survivor."""
-    return await PartnerRepository(session).survivor_of(partner_id) or partner_id
+async def _current_id(session: AsyncSession, partner_id: uuid.UUID) -> uuid.UUID | None:
+    """The partner the figures belong to: the survivor of a merge; None for a partner this
+    service never registered (figures of strangers would skew everyone's ABC share)."""
+    repo = PartnerRepository(session)
+    if await repo.exists(partner_id):
+        return partner_id
+    survivor = await repo.survivor_of(partner_id)
+    if survivor is None:
+        log.warning("sales of unknown partner %s ignored", partner_id)
+    return survivor

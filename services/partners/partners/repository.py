@@ -77,6 +77,10 @@ class PartnerRepository:
         counterparties = await CounterpartyRepository(self.session).of_partners([row.id])
         return StoredPartner(row, stored.contacts, counterparties.get(row.id, []))
 
+    async def exists(self, partner_id: uuid.UUID) -> bool:
+        query = select(PartnerRow.id).where(PartnerRow.id == partner_id)
+        return (await self.session.execute(query)).scalar() is not None
+
     async def survivor_of(self, merged_id: uuid.UUID) -> uuid.UUID | None:
         query = select(PartnerAliasRow.survivor_id).where(PartnerAliasRow.merged_id == merged_id)
         return (await self.session.execute(query)).scalar()
