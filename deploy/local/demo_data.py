@@ -9,6 +9,7 @@ import asyncio
 import sys
 
 import grpc
+from crm.common.v1 import common_pb2
 from crm.partners.v1 import partners_pb2 as pb
 from crm.partners.v1 import partners_pb2_grpc as pb_grpc
 
@@ -120,6 +121,74 @@ PARTNERS = [
 ]
 
 
+# Registered through the wizard: counterparty with tax id and bank account, contact persons.
+WIZARD = [
+    pb.PartnerDraft(
+        name="ТОВ «Поділля Агротрейд»",
+        roles=[CLIENT, DEALER],
+        manager_id="olena.kovalenko",
+        segment="Дилери",
+        region="Вінницька область",
+        tags=["агро", "дилер"],
+        source="Рекомендація",
+        contacts=[
+            pb.ContactInfo(kind=PHONE, value="0432 55 17 20", label="офіс"),
+            pb.ContactInfo(kind=EMAIL, value="office@podillia-agrotrade.com.ua"),
+        ],
+        counterparties=[
+            pb.CounterpartyDraft(
+                legal_form=pb.LEGAL_FORM_LEGAL_ENTITY,
+                country="UA",
+                full_name="Товариство з обмеженою відповідальністю «Поділля Агротрейд»",
+                short_name="ТОВ «Поділля Агротрейд»",
+                tax_id="35478214",
+                legal_address=common_pb2.Address(
+                    country_code="UA", postal_code="21050", city="Вінниця", street="вул. Соборна", building="59"
+                ),
+                bank_accounts=[
+                    pb.BankAccount(iban="UA743052990000026007233566001", bank_name="АТ КБ «ПриватБанк»", currency="UAH")
+                ],
+            )
+        ],
+        persons=[
+            pb.PersonDraft(
+                name="Мельничук Андрій Васильович",
+                position="Директор",
+                decision_role=pb.DECISION_ROLE_DECISION_MAKER,
+                contacts=[pb.ContactInfo(kind=PHONE, value="067 430 18 55", label="мобільний")],
+            ),
+            pb.PersonDraft(
+                name="Гуменюк Наталія Петрівна",
+                position="Головний бухгалтер",
+                decision_role=pb.DECISION_ROLE_INFLUENCER,
+                contacts=[pb.ContactInfo(kind=EMAIL, value="buh@podillia-agrotrade.com.ua")],
+            ),
+        ],
+    ),
+    pb.PartnerDraft(
+        name="ПП «Карпатський логістичний центр»",
+        roles=[CARRIER],
+        manager_id="taras.shevchuk",
+        segment="Перевізники",
+        region="Львівська область",
+        source="Тендер",
+        contacts=[pb.ContactInfo(kind=PHONE, value="+380 32 297 41 10", label="диспетчер")],
+        counterparties=[
+            pb.CounterpartyDraft(
+                legal_form=pb.LEGAL_FORM_LEGAL_ENTITY,
+                country="UA",
+                full_name="Приватне підприємство «Карпатський логістичний центр»",
+                tax_id="22904179",
+                bank_accounts=[
+                    pb.BankAccount(iban="UA663223130000026001234567890", bank_name="АТ «Ощадбанк»", currency="UAH")
+                ],
+            )
+        ],
+        persons=[pb.PersonDraft(name="Савчин Роман", position="Логіст", decision_role=pb.DECISION_ROLE_USER)],
+    ),
+]
+
+
 async def load(address: str) -> int:
     metadata = (("authorization", f"Bearer {dev_token('manager')}"),)
     async with grpc.aio.insecure_channel(address) as channel:
@@ -143,7 +212,13 @@ async def load(address: str) -> int:
                 metadata=metadata,
                 timeout=10,
             )
-    return len(PARTNERS)
+        for n, draft in enumerate(WIZARD, 1):
+            await stub.RegisterPartner(
+                pb.RegisterPartnerRequest(request_id=f"demo-wizard-{n}", partner=draft, confirm_duplicates=True),
+                metadata=metadata,
+                timeout=10,
+            )
+    return len(PARTNERS) + len(WIZARD)
 
 
 if __name__ == "__main__":
