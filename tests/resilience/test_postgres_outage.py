@@ -16,10 +16,11 @@ from crm.deals.v1 import deals_pb2_grpc
 from crm.partners.v1 import partners_pb2 as pb
 from crm.partners.v1 import partners_pb2_grpc as pb_grpc
 
+from crm_platform.clock import utcnow
 from crm_platform.events import Envelope
 from crm_platform.localrun import ServiceProcess
 from crm_platform.testing import REPO, KafkaProbe, auth, header
-from deals.events import PartnerRegistered
+from partners.events import PartnerRegistered
 from tests.flows.test_partner_reaches_deals import draft, open_deal_when_known
 
 pytestmark = pytest.mark.flow
@@ -34,7 +35,19 @@ async def test_database_outage_is_retried_not_lost(
     partners: ServiceProcess, deals: ServiceProcess, kafka_producer: AIOKafkaProducer
 ) -> None:
     partner_id = uuid.uuid4()
-    event = PartnerRegistered(partner_id=partner_id, name="ТОВ «Під час збою»", manager_id="ivan.melnyk", version=1)
+    event = PartnerRegistered(  # what partners would publish
+        partner_id=partner_id,
+        name="ТОВ «Під час збою»",
+        roles=["client"],
+        manager_id="ivan.melnyk",
+        segment="",
+        region="",
+        tags=[],
+        source="",
+        contacts=[],
+        registered_at=utcnow(),
+        version=1,
+    )
     envelope = Envelope.wrap(event, source="crm/partners")
 
     async with KafkaProbe(PARTNER_TOPIC + ".dlq") as dlq:
