@@ -68,6 +68,7 @@ services-stop:
 
 demo: install
 	$(PYTHON) $(LOCAL)/demo_data.py
+	$(PYTHON) -m pricing.demo
 
 grpcurl:
 	deploy/tools.sh grpcurl >/dev/null
