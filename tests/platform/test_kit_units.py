@@ -101,3 +101,22 @@ def test_envelope_carries_cloudevents_headers_and_exact_decimals() -> None:
         Envelope.from_kafka([], envelope.data)
     with pytest.raises(PoisonMessage):
         dataclasses.replace(received, data=b'{"sample_id": 1}').decode(Sample)
+
+
+def test_a_cached_token_still_expires() -> None:
+    import time
+    from datetime import timedelta
+
+    from crm_platform.auth import TokenVerifier, issue_token
+    from crm_platform.errors import Unauthenticated
+
+    secret = "a-test-secret-of-at-least-32-bytes!!"
+    verifier = TokenVerifier(secret, "crm-platform")
+    token = issue_token(secret, "olena", ["manager"], ttl=timedelta(seconds=1))
+    assert verifier.verify(token).subject == "olena"
+    assert verifier.verify(token).subject == "olena"  # from the cache
+    time.sleep(2.1)
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(token)
+    with pytest.raises(Unauthenticated):
+        verifier.verify(token[:-2] + "xx")  # a forged variant is never a cache hit
