@@ -62,5 +62,13 @@ def money_out(cls: Any, money: Money | None) -> Any:
     return cls(amount=_plain(money.amount), currency=money.currency)
 
 
+def money_rounded_out(cls: Any, amount: object, currency: str | None) -> Any:
+    """A stored amount (Decimal or decimal string) as a Money message rounded to the
+    currency's minor unit; an empty message when there is no amount or currency."""
+    if amount is None or amount == "" or not currency:
+        return cls()
+    return money_out(cls, Money(Decimal(str(amount)), currency).rounded())
+
+
 def _plain(amount: Decimal) -> str:
     return format(amount, "f")

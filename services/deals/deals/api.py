@@ -14,9 +14,15 @@ from crm_platform.db import Database
 from crm_platform.errors import InvalidArgument, Violations
 from crm_platform.grpc_server import GrpcService
 from crm_platform.ids import parse_id
-from crm_platform.money import Money
 from crm_platform.paging import PageToken, page_size
-from crm_platform.proto_codec import enum_in, enum_out, money_in, money_out, timestamp_in, timestamp_out
+from crm_platform.proto_codec import (
+    enum_in,
+    enum_out,
+    money_in,
+    money_rounded_out,
+    timestamp_in,
+    timestamp_out,
+)
 from deals import dealflow, documents, planning, processes
 from deals.commerce_api import CommerceMethods
 from deals.dealflow import DealChanges, DealView
@@ -43,9 +49,7 @@ HEADS = frozenset({Role.HEAD, Role.OPS})
 
 
 def _money(amount: object, currency: str | None) -> common_pb2.Money:
-    if amount is None or not currency:
-        return common_pb2.Money()
-    return money_out(common_pb2.Money, Money(amount, currency).rounded())  # type: ignore[arg-type]
+    return money_rounded_out(common_pb2.Money, amount, currency)
 
 
 def deal_out(v: DealView) -> pb.Deal:

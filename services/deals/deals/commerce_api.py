@@ -18,9 +18,9 @@ from crm_platform.db import Database
 from crm_platform.errors import InvalidArgument, Violations
 from crm_platform.grpc_server import GrpcService
 from crm_platform.ids import parse_id
-from crm_platform.money import Money, check_currency, parse_decimal
+from crm_platform.money import check_currency, parse_decimal
 from crm_platform.paging import page_size
-from crm_platform.proto_codec import enum_in, enum_out, money_in, money_out, timestamp_out
+from crm_platform.proto_codec import enum_in, enum_out, money_in, money_rounded_out, timestamp_out
 from deals import orders, proposals, settlements
 from deals.domain import Importance, OrderKind, ProposalAction, advance, clean_text, overdue, parse_date, to_pay
 from deals.models import InvoiceRow, OrderStateRow, ProposalVersionRow
@@ -33,10 +33,8 @@ from deals.shop_orders import ShopOrders, parse_order
 SHOP_ID = re.compile(r"^[a-z0-9_-]{2,60}$")
 
 
-def _money(amount: Any, currency: str) -> common_pb2.Money:
-    if amount is None or amount == "" or not currency:
-        return common_pb2.Money()
-    return money_out(common_pb2.Money, Money(Decimal(amount), currency).rounded())
+def _money(amount: object, currency: str | None) -> common_pb2.Money:
+    return money_rounded_out(common_pb2.Money, amount, currency)
 
 
 def _line_out(line: dict[str, str], currency: str) -> pb.PricedLine:
