@@ -116,6 +116,22 @@ async def eventually(call, timeout: float = 30.0):
             await asyncio.sleep(0.3)
 
 
+async def pricing_knows_partner(pricing: ServiceProcess, partner_id: str, sku: str) -> None:
+    """Waits until pricing has consumed the partner's segment and quotes it under an agreement,
+    so a test creates its one proposal only then, instead of one per attempt."""
+
+    async def agreement_applies() -> None:
+        async with grpc.aio.insecure_channel(pricing.address) as channel:
+            quote = await ppb_grpc.PricingServiceStub(channel).Quote(
+                ppb.QuoteRequest(partner_id=partner_id, lines=[ppb.QuoteLine(sku=sku, quantity="1")]),
+                metadata=auth("manager"),
+            )
+        if not quote.agreement_id:
+            raise grpc.aio.AioRpcError(grpc.StatusCode.FAILED_PRECONDITION, None, None, "no agreement yet")
+
+    await eventually(agreement_applies)
+
+
 def valid_until(days: int = 14) -> str:
     from datetime import timedelta
 

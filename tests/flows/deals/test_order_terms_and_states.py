@@ -13,7 +13,14 @@ from crm.deals.v1 import deals_pb2_grpc as pb_grpc
 from crm_platform.localrun import ServiceProcess
 from crm_platform.testing import auth
 
-from .conftest import Catalogue, agreed_terms, eventually, open_manual_deal, register_partner, valid_until
+from .conftest import (
+    Catalogue,
+    agreed_terms,
+    open_manual_deal,
+    pricing_knows_partner,
+    register_partner,
+    valid_until,
+)
 from .test_shop_orders import order_request, register_shop
 
 pytestmark = pytest.mark.flow
@@ -30,20 +37,16 @@ async def test_discount_over_the_limit_refuses_the_order_or_sends_it_to_approval
         stub = pb_grpc.DealsServiceStub(channel)
         deal = await open_manual_deal(stub, partner_id)
 
-        async def with_agreement() -> pb.Proposal:
-            proposal = await stub.CreateProposal(
-                pb.CreateProposalRequest(
-                    deal_id=deal.id,
-                    valid_until=valid_until(),
-                    lines=[pb.LineInput(sku=sku, quantity="10", manual_discount_percent="8")],
-                ),
-                metadata=auth("manager"),
-            )
-            if not proposal.agreement_id:
-                raise grpc.aio.AioRpcError(grpc.StatusCode.FAILED_PRECONDITION, None, None, "no agreement yet")
-            return proposal
-
-        proposal = await eventually(with_agreement)
+        await pricing_knows_partner(pricing, partner_id, sku)
+        proposal = await stub.CreateProposal(
+            pb.CreateProposalRequest(
+                deal_id=deal.id,
+                valid_until=valid_until(),
+                lines=[pb.LineInput(sku=sku, quantity="10", manual_discount_percent="8")],
+            ),
+            metadata=auth("manager"),
+        )
+        assert proposal.agreement_id
         await stub.RequestProposalApproval(pb.ProposalActionRequest(id=proposal.id), metadata=auth("manager"))
         approved = await stub.DecideProposalApproval(
             pb.DecideProposalApprovalRequest(id=proposal.id, approve=True), metadata=auth("head")

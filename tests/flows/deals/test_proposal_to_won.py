@@ -16,7 +16,15 @@ from crm.deals.v1 import deals_pb2_grpc as pb_grpc
 from crm_platform.localrun import ServiceProcess
 from crm_platform.testing import KafkaProbe, auth, header
 
-from .conftest import Catalogue, agreed_terms, eventually, open_manual_deal, register_partner, valid_until
+from .conftest import (
+    Catalogue,
+    agreed_terms,
+    eventually,
+    open_manual_deal,
+    pricing_knows_partner,
+    register_partner,
+    valid_until,
+)
 
 pytestmark = pytest.mark.flow
 
@@ -42,22 +50,18 @@ async def test_proposal_versions_approval_order_payments_shipments_win(
         stub = pb_grpc.DealsServiceStub(channel)
         deal = await open_manual_deal(stub, partner_id)
 
-        async def quoted_with_agreement() -> pb.Proposal:
-            proposal = await stub.CreateProposal(
-                pb.CreateProposalRequest(
-                    request_id=str(uuid.uuid4()),
-                    deal_id=deal.id,
-                    lines=lines(catalogue, "10"),
-                    valid_until=valid_until(),
-                    importance=pb.IMPORTANCE_HIGH,
-                ),
-                metadata=auth("manager"),
-            )
-            if not proposal.agreement_id:  # pricing has not yet learnt the partner's segment
-                raise grpc.aio.AioRpcError(grpc.StatusCode.FAILED_PRECONDITION, None, None, "no agreement yet")
-            return proposal
-
-        proposal = await eventually(quoted_with_agreement)
+        await pricing_knows_partner(pricing, partner_id, next(iter(catalogue.skus)))
+        proposal = await stub.CreateProposal(
+            pb.CreateProposalRequest(
+                request_id=str(uuid.uuid4()),
+                deal_id=deal.id,
+                lines=lines(catalogue, "10"),
+                valid_until=valid_until(),
+                importance=pb.IMPORTANCE_HIGH,
+            ),
+            metadata=auth("manager"),
+        )
+        assert proposal.agreement_id
         # 2 × 32000 less 10% + 3 × 450 = 57600 + 1350
         assert Decimal(proposal.total.amount) == Decimal("58950.00")
         assert proposal.needs_approval
@@ -91,11 +95,15 @@ async def test_proposal_versions_approval_order_payments_shipments_win(
         )
         assert (revised.version, revised.needs_approval) == (2, False)
         assert Decimal(revised.total.amount) == Decimal("62150.00")
-        offered = await stub.AddCompetitorOffer(
-            pb.AddCompetitorOfferRequest(
-                proposal_id=proposal.id, competitor_id=rival_id, total=common_pb2.Money(amount="61000", currency="UAH")
-            ),
-            metadata=auth("manager"),
+        offered = await eventually(  # deals may not have consumed the rival's registration yet
+            lambda: stub.AddCompetitorOffer(
+                pb.AddCompetitorOfferRequest(
+                    proposal_id=proposal.id,
+                    competitor_id=rival_id,
+                    total=common_pb2.Money(amount="61000", currency="UAH"),
+                ),
+                metadata=auth("manager"),
+            )
         )
         assert Decimal(offered.competitor_offers[0].difference.amount) == Decimal("1150.00")
         versions = await stub.ListProposalVersions(
