@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from crm_platform.db import Database
 from crm_platform.migrations import upgrade
-from crm_platform.testing import ADMIN_DSN, REDIS, db_url, free_port
+from crm_platform.testing import ADMIN_DSN, PG_PORT, REDIS, db_url, free_port
 from notifications import campaigns
 from notifications.campaigns import CampaignDraft
 from notifications.channels import Outgoing, SmtpAdapter, build_email
@@ -79,7 +79,7 @@ async def main() -> None:
     redis = aioredis.from_url(REDIS)
     try:
         await asyncio.to_thread(upgrade, MIGRATIONS, db_url(name))
-        conn = await asyncpg.connect(f"postgresql://crm:crm@127.0.0.1:55432/{name}")
+        conn = await asyncpg.connect(f"postgresql://crm:crm@127.0.0.1:{PG_PORT}/{name}")
         now = datetime.now(UTC)
         await conn.copy_records_to_table(
             "partner_copy",

@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from crm.notifications.v1 import notifications_pb2 as pb
 from crm.notifications.v1 import notifications_pb2_grpc as pb_grpc
 
-from crm_platform.testing import Databases, Services, auth, free_port
+from crm_platform.testing import PG_PORT, Databases, Services, auth, db_url, free_port
 
 from .conftest import Mailbox, SmsGateway, service_env
 from .helpers import campaign_finished
@@ -90,12 +90,12 @@ async def crash_service(
         crash_mailbox,
         sms_gateway,
         http_port,
-        CRM_DATABASE_URL=f"postgresql+asyncpg://crm:crm@127.0.0.1:55432/{database}",
+        CRM_DATABASE_URL=db_url(database),
         CRM_KAFKA_GROUP_ID=f"notifications-crash-{uuid.uuid4().hex[:6]}",
         CRM_NOTIFY_SMTP_CONNECTIONS=str(SMTP_CONNECTIONS),
         CRM_NOTIFY_SENDER_BATCH=str(SENDER_BATCH),
     )
-    return env, f"postgresql://crm:crm@127.0.0.1:55432/{database}"
+    return env, f"postgresql://crm:crm@127.0.0.1:{PG_PORT}/{database}"
 
 
 @pytest.mark.timeout(900)
