@@ -172,4 +172,22 @@ def main(spec: ServiceSpec, argv: Sequence[str] | None = None) -> None:
         log.info("%s database migrated", spec.name)
     if args.migrate_only:
         return
-    asyncio.run(serve(spec, settings))
+    if settings.profile_to:
+        _serve_profiled(spec, settings, Path(settings.profile_to))
+    else:
+        asyncio.run(serve(spec, settings))
+
+
+def _serve_profiled(spec: ServiceSpec, settings: ServiceSettings, target: Path) -> None:
+    """Runs the service under cProfile and writes the stats on shutdown (for `python -m pstats`).
+    Everything runs on the event loop's thread, so the profile sees the service's own CPU time."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        asyncio.run(serve(spec, settings))
+    finally:
+        profiler.disable()
+        profiler.dump_stats(target)
+        log.info("profile written to %s", target)

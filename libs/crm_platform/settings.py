@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     jwt_secret: SecretStr = SecretStr("dev-only-secret-change-me-in-production-32b")
     jwt_issuer: str = "crm-platform"
     log_level: str = "INFO"
+    profile_to: str | None = Field(
+        default=None, description="Diagnostics: run under cProfile and write the stats to this file on shutdown."
+    )
     shutdown_grace_seconds: float = 20.0
     outbox_poll_seconds: float = 0.05
     outbox_batch_size: int = 500

@@ -270,12 +270,16 @@ async def history(db: Database, deal_id: uuid.UUID) -> list[DealHistoryRow]:
         return await DealRepository(session).history(deal_id)
 
 
-async def follow_order(session: AsyncSession, deal: DealRow, comment: str) -> None:
+async def follow_order(
+    session: AsyncSession, deal: DealRow, comment: str, *, stages: list[Stage] | None = None
+) -> None:
     """An order placed moves its deal to the process's last stage (fulfilment), whatever
-    the kind: the order itself is the proof the earlier stages asked for."""
+    the kind: the order itself is the proof the earlier stages asked for. stages: the
+    deal's process stages when the caller has already read them."""
     if deal.status != DealStatus.IN_PROGRESS or not deal.process_id:
         return
-    stages = await _stages(session, deal)
+    if stages is None:
+        stages = await _stages(session, deal)
     last = stages[-1].code
     if deal.stage_code == last:
         return

@@ -27,6 +27,7 @@ from deals.domain import (
     DealStatus,
     OrderKind,
     ProposalStatus,
+    Stage,
     fully_shipped,
 )
 from deals.events import OrderPlaced, OrderStateChanged
@@ -49,8 +50,9 @@ async def states_of(session: AsyncSession, kind: str) -> list[OrderStateRow]:
     return list((await session.execute(query)).scalars().all())
 
 
-async def view(session: AsyncSession, order: OrderRow) -> OrderView:
-    names = {s.code: s.name for s in await states_of(session, order.kind)}
+async def view(session: AsyncSession, order: OrderRow, states: list[OrderStateRow] | None = None) -> OrderView:
+    """states: the order kind's states when the caller has already read them."""
+    names = {s.code: s.name for s in (states if states is not None else await states_of(session, order.kind))}
     return OrderView(order, names.get(order.state, order.state))
 
 
@@ -73,9 +75,13 @@ async def insert_order(
     shop_id: str | None = None,
     shop_order_id: str | None = None,
     due_on: date | None = None,
+    states: list[OrderStateRow] | None = None,
+    stages: list[Stage] | None = None,
 ) -> OrderRow:
-    """Adds the order with its events and moves the deal; the caller's transaction commits."""
-    states = await states_of(session, kind.value)
+    """Adds the order with its events and moves the deal; the caller's transaction commits.
+    states and stages: the order kind's states and the deal's stages when the caller has them."""
+    if states is None:
+        states = await states_of(session, kind.value)
     order = OrderRow(
         deal_id=deal.id,
         partner_id=deal.partner_id,
@@ -114,7 +120,7 @@ async def insert_order(
         ),
         source=SOURCE,
     )
-    await dealflow.follow_order(session, deal, "order placed")
+    await dealflow.follow_order(session, deal, "order placed", stages=stages)
     return order
 
 

@@ -31,7 +31,7 @@ from deals.domain import DealKind, DealStatus, OrderKind
 from deals.events import DealOpened
 from deals.models import DealHistoryRow, DealRow, KnownPartner, OrderRow, ShopRow
 from deals.opening import SOURCE, actor
-from deals.orders import PLACEMENT_IGNORES, OrderView, insert_order, view
+from deals.orders import PLACEMENT_IGNORES, OrderView, insert_order, states_of, view
 from deals.partners_gateway import PartnersGateway, ShopCustomer
 from deals.pricing_gateway import LineRequest, PricingGateway
 from deals.repository import ProcessRepository
@@ -93,14 +93,18 @@ def parse_order(
 class ShopOrders:
     def __init__(self, db: Database, redis: aioredis.Redis, partners: PartnersGateway, pricing: PricingGateway) -> None:
         self.db, self.redis, self.partners, self.pricing = db, redis, partners, pricing
+        self._shops: dict[str, ShopRow] = {}  # a registered shop never changes, so it is kept once read
 
     async def shop(self, shop_id: str | None) -> ShopRow:
         if not shop_id:
             raise PermissionDenied("the token names no shop")
+        if (known := self._shops.get(shop_id)) is not None:
+            return known
         async with self.db.reading() as session:
             shop = await session.get(ShopRow, shop_id)
         if shop is None:
             raise PermissionDenied(f"unknown shop {shop_id!r}")
+        self._shops[shop_id] = shop
         return shop
 
     async def register(self, shop_id: str, name: str, price_type_id: str, currency: str, agreement_id: str) -> str:
@@ -209,6 +213,7 @@ class ShopOrders:
                 if process is None:
                     raise FailedPrecondition("no default sales process", rule="default_process")
                 stages = await ProcessRepository(session).stages(process.id)
+                states = await states_of(session, OrderKind.SHOP.value)
                 deal = DealRow(
                     title=f"Замовлення {shop.name} №{order.shop_order_id}"[:300],
                     partner_id=partner_id,
@@ -260,8 +265,10 @@ class ShopOrders:
                     violations=violations,
                     shop_id=shop.id,
                     shop_order_id=order.shop_order_id,
+                    states=states,
+                    stages=stages,
                 )
-                return await view(session, placed)
+                return await view(session, placed, states)
         except IntegrityError:
             found = await self.find(shop.id, order.shop_order_id)
             if found is None:
