@@ -99,7 +99,7 @@ def _registration_in(draft: pb.PartnerDraft, region: str) -> Registration:
     found_counterparties = []
     for i, message in enumerate(draft.counterparties):
         try:
-            found_counterparties.append(counterparty_in(message, f"partner.counterparties[{i}]"))
+            found_counterparties.append(counterparty_in(message, f"partner.counterparties[{i}]", region))
         except InvalidArgument as exc:
             for violation in exc.violations:
                 v.add(violation.field, violation.description)
@@ -265,7 +265,11 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
 
     async def AddCounterparty(self, request: pb.AddCounterpartyRequest, context: ServicerContext) -> pb.Counterparty:
         partner_id = parse_id(request.partner_id, "partner_id")
-        data = await self._checked(counterparty_in(request.counterparty, "counterparty"))
+        if not request.HasField("counterparty"):
+            raise InvalidArgument.single("counterparty", "is required")
+        data = await self._checked(
+            counterparty_in(request.counterparty, "counterparty", request.default_phone_region.strip().upper())
+        )
         async with self.db.transaction() as session:
             if await PartnerRepository(session).get(partner_id) is None:
                 raise NotFound(f"partner {partner_id} not found")
@@ -282,6 +286,33 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
         person_id = parse_id(request.person_id, "person_id")
         return person_out(await env.link_person(self.db, person_id, self._link_in(request.link, "link")))
 
+    async def UnlinkPerson(self, request: pb.UnlinkPersonRequest, context: ServicerContext) -> pb.Person:
+        person_id = parse_id(request.person_id, "person_id")
+        partner_id = parse_id(request.partner_id, "partner_id")
+        return person_out(await env.unlink_person(self.db, person_id, partner_id))
+
+    async def MergeContactPersons(self, request: pb.MergeContactPersonsRequest, context: ServicerContext) -> pb.Person:
+        _request_id(request.request_id, required=False)
+        survivor = parse_id(request.survivor_id, "survivor_id")
+        merged = [parse_id(value, f"merged_ids[{i}]") for i, value in enumerate(request.merged_ids)]
+        return person_out(await env.merge_persons(self.db, survivor, merged))
+
+    async def DeletePartnerRelation(
+        self, request: pb.DeletePartnerRelationRequest, context: ServicerContext
+    ) -> pb.DeleteRelationResponse:
+        from_id = parse_id(request.from_partner_id, "from_partner_id")
+        to_id = parse_id(request.to_partner_id, "to_partner_id")
+        kind = enum_in(request.kind, pb.PartnerRelationKind, "PARTNER_RELATION_KIND_", PartnerRelationKind, "kind")
+        return pb.DeleteRelationResponse(removed=await env.delete_partner_relation(self.db, from_id, to_id, kind.value))
+
+    async def DeletePersonRelation(
+        self, request: pb.DeletePersonRelationRequest, context: ServicerContext
+    ) -> pb.DeleteRelationResponse:
+        from_id = parse_id(request.from_person_id, "from_person_id")
+        to_id = parse_id(request.to_person_id, "to_person_id")
+        kind = enum_in(request.kind, pb.PersonRelationKind, "PERSON_RELATION_KIND_", PersonRelationKind, "kind")
+        return pb.DeleteRelationResponse(removed=await env.delete_person_relation(self.db, from_id, to_id, kind.value))
+
     @staticmethod
     def _link_in(message: pb.PersonLink, prefix: str) -> env.Link:
         partner_id = parse_id(message.partner_id, f"{prefix}.partner_id")
@@ -291,12 +322,7 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
         return env.Link(partner_id, position, decision_role_in(message.decision_role, f"{prefix}.decision_role"))
 
     async def GetPerson(self, request: pb.GetPersonRequest, context: ServicerContext) -> pb.Person:
-        person_id = parse_id(request.id, "id")
-        async with self.db.reading() as session:
-            stored = await PersonRepository(session).get(person_id)
-        if stored is None:
-            raise NotFound(f"person {person_id} not found")
-        return person_out(stored)
+        return person_out(await env.get_person(self.db, parse_id(request.id, "id")))
 
     async def ListPersons(self, request: pb.ListPersonsRequest, context: ServicerContext) -> pb.ListPersonsResponse:
         partner_id = parse_id(request.partner_id, "partner_id")
@@ -343,18 +369,20 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
         request_id = _request_id(request.request_id, required=False)
         kind = enum_in(request.kind, pb.ImportKind, "IMPORT_KIND_", ImportKind, "kind")
         file_format = enum_in(request.format, pb.ImportFormat, "IMPORT_FORMAT_", _Format, "format")
-        rows = read_rows(request.content, file_format.value)
+        rows = read_rows(request.content, file_format.value, kind)
         region = request.default_phone_region or "UA"
         results = await import_rows(self.db, kind, rows, region=region, batch=request_id or None)
         outcomes = {
             Outcome.CREATED: pb.ImportRowResult.OUTCOME_CREATED,
             Outcome.DUPLICATE: pb.ImportRowResult.OUTCOME_DUPLICATE,
             Outcome.REJECTED: pb.ImportRowResult.OUTCOME_REJECTED,
+            Outcome.MERGED: pb.ImportRowResult.OUTCOME_MERGED,
         }
         return pb.ImportReport(
             created=sum(r.outcome is Outcome.CREATED for r in results),
             duplicates=sum(r.outcome is Outcome.DUPLICATE for r in results),
             rejected=sum(r.outcome is Outcome.REJECTED for r in results),
+            merged=sum(r.outcome is Outcome.MERGED for r in results),
             rows=[
                 pb.ImportRowResult(
                     row=r.row,

@@ -3,8 +3,10 @@ demand, and the stage of the relationship. Pure rules, no I/O."""
 
 from __future__ import annotations
 
+import bisect
 import statistics
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -103,3 +105,37 @@ def classify(histories: dict[uuid.UUID, SalesHistory], now: datetime) -> dict[uu
     return {
         p: Classification(abc=abc[p], xyz=xyz_class(h.monthly), stage=stage_of(h, now)) for p, h in histories.items()
     }
+
+
+class Rates:
+    """Exchange rates by date, from pricing's events: converts an amount into the base
+    currency at the latest rate known on a day (or, before the first rate, the earliest),
+    through the direct pair or its inverse. None when no rate links the two currencies."""
+
+    def __init__(self, base: str, rates: Iterable[tuple[str, str, date, Decimal]]) -> None:
+        self.base = base
+        series: dict[str, list[tuple[date, int, Decimal]]] = {}
+        for from_currency, to_currency, on, rate in rates:
+            if rate <= 0:
+                continue
+            if to_currency == base and from_currency != base:
+                series.setdefault(from_currency, []).append((on, 1, rate))
+            elif from_currency == base and to_currency != base:
+                series.setdefault(to_currency, []).append((on, 0, Decimal(1) / rate))
+        # A direct quote and an inverse one on the same day: the direct one wins (sorted last).
+        self._series = {c: sorted(s, key=lambda item: item[:2]) for c, s in series.items()}
+        self._days = {c: [item[0] for item in s] for c, s in self._series.items()}
+
+    def convert(self, amount: Decimal, currency: str, on: date) -> Decimal | None:
+        if currency == self.base:
+            return amount
+        series = self._series.get(currency)
+        if not series:
+            return None
+        index = bisect.bisect_right(self._days[currency], on) - 1
+        return amount * series[max(index, 0)][2]
+
+
+def month_end(month: date) -> date:
+    year, next_month = (month.year, month.month + 1) if month.month < 12 else (month.year + 1, 1)
+    return date(year, next_month, 1) - timedelta(days=1)

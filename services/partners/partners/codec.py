@@ -14,10 +14,11 @@ from partners.domain import (
     PartnerData,
     PartnerRole,
     PersonData,
+    normalize_contact,
     validate_partner,
     validate_person,
 )
-from partners.legal import BankAccountData, CounterpartyData, LegalForm, validate_counterparty
+from partners.legal import COUNTRIES, BankAccountData, CounterpartyData, LegalForm, validate_counterparty
 from partners.matching import Candidate
 from partners.models import LeadRow
 from partners.repository import StoredCounterparty, StoredPartner, StoredPerson, contact_of
@@ -68,6 +69,7 @@ def counterparty_out(stored: StoredCounterparty) -> pb.Counterparty:
             for a in stored.accounts
         ],
         register_status=enum_out(row.register_status or "unspecified", pb.RegisterStatus, "REGISTER_STATUS_"),
+        contacts=[contact_out(contact_of(c)) for c in stored.contacts],
     )
     address = _address_out(row.legal_address)
     if address is not None:
@@ -196,27 +198,48 @@ def _add_all(v: Violations, exc: InvalidArgument) -> None:
         v.add(violation.field, violation.description)
 
 
-def counterparty_in(message: pb.CounterpartyDraft, prefix: str) -> CounterpartyData:
+def counterparty_in(message: pb.CounterpartyDraft, prefix: str, region: str = "") -> CounterpartyData:
     form = enum_in(message.legal_form, pb.LegalForm, "LEGAL_FORM_", LegalForm, f"{prefix}.legal_form")
+    v = Violations()
+    contacts: list[Contact] = []
+    country = message.country.strip().upper()
+    phone_region = region or (country if country in COUNTRIES else "UA")
+    for i, contact in enumerate(message.contacts):
+        # Normalised here, each under its own index, so a bad kind does not shift the others' names.
+        try:
+            contacts.append(
+                normalize_contact(
+                    contact_in(contact, f"{prefix}.contacts[{i}]"), f"{prefix}.contacts[{i}].value", phone_region
+                )
+            )
+        except InvalidArgument as exc:
+            _add_all(v, exc)
     address = None
     if message.HasField("legal_address"):
-        address = {f.name: v for f, v in message.legal_address.ListFields()}
-    return validate_counterparty(
-        legal_form=form,
-        country=message.country,
-        full_name=message.full_name,
-        short_name=message.short_name,
-        tax_id=message.tax_id,
-        kpp=message.kpp,
-        legal_address=address,
-        bank_accounts=[
-            BankAccountData(
-                iban=a.iban, account=a.account, bic=a.bic, bank_name=a.bank_name, currency=a.currency, main=a.main
-            )
-            for a in message.bank_accounts
-        ],
-        prefix=prefix,
-    )
+        address = {f.name: value for f, value in message.legal_address.ListFields()}
+    try:
+        data = validate_counterparty(
+            legal_form=form,
+            country=message.country,
+            full_name=message.full_name,
+            short_name=message.short_name,
+            tax_id=message.tax_id,
+            kpp=message.kpp,
+            legal_address=address,
+            bank_accounts=[
+                BankAccountData(
+                    iban=a.iban, account=a.account, bic=a.bic, bank_name=a.bank_name, currency=a.currency, main=a.main
+                )
+                for a in message.bank_accounts
+            ],
+            prefix=prefix,
+            contacts=contacts,
+            default_phone_region=region,
+        )
+    except InvalidArgument as exc:
+        _add_all(v, exc)
+    v.raise_if_any()
+    return data
 
 
 def person_in(message: pb.PersonDraft, region: str, prefix: str) -> PersonData:

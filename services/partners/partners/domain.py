@@ -112,7 +112,7 @@ def validate_partner(
     for i, contact in enumerate(contacts):
         field_name = f"{prefix}.contacts[{i}].value"
         try:
-            clean_contacts.append(_normalize_contact(contact, field_name, default_phone_region))
+            clean_contacts.append(normalize_contact(contact, field_name, default_phone_region))
         except InvalidArgument as exc:
             for violation in exc.violations:
                 v.add(violation.field, violation.description)
@@ -130,7 +130,7 @@ def validate_partner(
     return data
 
 
-def _normalize_contact(contact: Contact, field_name: str, default_phone_region: str) -> Contact:
+def normalize_contact(contact: Contact, field_name: str, default_phone_region: str) -> Contact:
     value = contact.value.strip()
     if contact.kind is ContactKind.PHONE:
         value = normalize_phone(value, field_name, default_phone_region)
@@ -146,6 +146,22 @@ def _normalize_contact(contact: Contact, field_name: str, default_phone_region: 
     if len(value) > 500:
         raise InvalidArgument.single(field_name, "longer than 500 characters")
     return Contact(contact.kind, value, contact.label.strip()[:MAX_SHORT], contact.address)
+
+
+def validate_contacts(
+    v: Violations, contacts: list[Contact], prefix: str, default_phone_region: str
+) -> tuple[Contact, ...]:
+    """Normalised contacts; every bad one is added to `v` as `{prefix}.contacts[i].value`."""
+    if len(contacts) > MAX_CONTACTS:
+        v.add(f"{prefix}.contacts", f"at most {MAX_CONTACTS} contacts")
+    clean: list[Contact] = []
+    for i, contact in enumerate(contacts):
+        try:
+            clean.append(normalize_contact(contact, f"{prefix}.contacts[{i}].value", default_phone_region))
+        except InvalidArgument as exc:
+            for violation in exc.violations:
+                v.add(violation.field, violation.description)
+    return tuple(clean)
 
 
 MAX_SUBJECT = 4000
@@ -372,7 +388,7 @@ def validate_person(
     clean_contacts: list[Contact] = []
     for i, contact in enumerate(contacts):
         try:
-            clean_contacts.append(_normalize_contact(contact, f"{prefix}.contacts[{i}].value", default_phone_region))
+            clean_contacts.append(normalize_contact(contact, f"{prefix}.contacts[{i}].value", default_phone_region))
         except InvalidArgument as exc:
             for violation in exc.violations:
                 v.add(violation.field, violation.description)

@@ -6,13 +6,26 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from crm_platform.clock import utcnow
 from crm_platform.db import Database
-from crm_platform.errors import FailedPrecondition, NotFound
+from crm_platform.errors import FailedPrecondition, InvalidArgument, NotFound
+from crm_platform.outbox import add_event
 from partners.domain import DecisionRole, PersonData
-from partners.repository import Edge, PartnerRepository, PersonRepository, RelationRepository, StoredPerson
+from partners.events import PersonMerged
+from partners.registration import SOURCE
+from partners.repository import (
+    Edge,
+    PartnerRepository,
+    PersonMergeRepository,
+    PersonRepository,
+    RelationRepository,
+    StoredPerson,
+    lock_keys,
+)
 
 MAX_DEPTH = 3
 MAX_NODES = 500
+MAX_MERGED = 20
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,79 @@ async def link_person(db: Database, person_id: uuid.UUID, link: Link) -> StoredP
         stored = await persons.get(person_id)
     assert stored is not None
     return stored
+
+
+async def get_person(db: Database, person_id: uuid.UUID) -> StoredPerson:
+    """A merged person's id answers with the survivor."""
+    async with db.reading() as session:
+        persons = PersonRepository(session)
+        stored = await persons.get(person_id)
+        if stored is None:
+            survivor = await persons.survivor_of(person_id)
+            stored = await persons.get(survivor) if survivor else None
+    if stored is None:
+        raise NotFound(f"person {person_id} not found")
+    return stored
+
+
+async def unlink_person(db: Database, person_id: uuid.UUID, partner_id: uuid.UUID) -> StoredPerson:
+    async with db.transaction() as session:
+        persons = PersonRepository(session)
+        if await persons.get(person_id) is None:
+            raise NotFound(f"person {person_id} not found")
+        await persons.unlink(person_id, partner_id)
+        stored = await persons.get(person_id)
+    assert stored is not None
+    return stored
+
+
+async def merge_persons(db: Database, survivor_id: uuid.UUID, merged_ids: list[uuid.UUID]) -> StoredPerson:
+    """Repeating a merge that already happened returns the survivor and changes nothing."""
+    if not merged_ids:
+        raise InvalidArgument.single("merged_ids", "name at least one person to merge")
+    if len(merged_ids) > MAX_MERGED:
+        raise InvalidArgument.single("merged_ids", f"at most {MAX_MERGED} at once")
+    if survivor_id in merged_ids:
+        raise InvalidArgument.single("merged_ids", "must not contain the survivor")
+    merged = list(dict.fromkeys(merged_ids))
+    async with db.transaction() as session:
+        await lock_keys(session, [f"partners:person:{i}" for i in [survivor_id, *merged]])
+        persons = PersonRepository(session)
+        if await persons.get(survivor_id) is None:
+            raise NotFound(f"person {survivor_id} not found")
+        missing = [m for m in merged if await persons.get(m) is None]
+        already = [m for m in missing if await persons.survivor_of(m) == survivor_id]
+        if missing and len(already) == len(merged):
+            stored = await persons.get(survivor_id)
+            assert stored is not None
+            return stored  # the same merge repeated
+        if len(already) != len(missing):
+            gone = [str(m) for m in missing if m not in already]
+            raise FailedPrecondition(f"persons {', '.join(gone)} do not exist (merged or never were)", rule="exists")
+        await PersonMergeRepository(session).merge(survivor_id, [m for m in merged if m not in missing])
+        stored = await persons.get(survivor_id)
+        assert stored is not None
+        add_event(
+            session,
+            PersonMerged(
+                person_id=survivor_id,
+                merged_ids=merged,
+                partner_ids=[link.partner_id for link in stored.links],
+                merged_at=utcnow(),
+            ),
+            source=SOURCE,
+        )
+    return stored
+
+
+async def delete_partner_relation(db: Database, from_id: uuid.UUID, to_id: uuid.UUID, kind: str) -> bool:
+    async with db.transaction() as session:
+        return await RelationRepository(session).delete_partner_relation(from_id, to_id, kind)
+
+
+async def delete_person_relation(db: Database, from_id: uuid.UUID, to_id: uuid.UUID, kind: str) -> bool:
+    async with db.transaction() as session:
+        return await RelationRepository(session).delete_person_relation(from_id, to_id, kind)
 
 
 async def relate_partners(db: Database, from_id: uuid.UUID, to_id: uuid.UUID, kind: str, note: str) -> bool:

@@ -1,10 +1,11 @@
-"""Events partners publishes, on topic crm.partners.partner.v1 keyed by partner id."""
+"""Events partners publishes (partners, persons, leads) and the handlers of the events it reads
+(deals' orders and payments, pricing's exchange rates)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_platform.events import DomainEvent, Envelope
 from crm_platform.messaging import EventConsumer
-from partners.repository import PartnerRepository, SalesRepository
+from partners.repository import PartnerRepository, RateRepository, SalesRepository
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,22 @@ class PartnerMerged(PartnerEvent):
     version: int
 
 
+PERSON_TOPIC = "crm.partners.person.v1"
+
+
+class PersonMerged(DomainEvent):
+    """Contact persons merged into a survivor: holders of merged_ids re-point them to person_id."""
+
+    TOPIC: ClassVar[str] = PERSON_TOPIC
+    TYPE: ClassVar[str] = "crm.partners.person.merged"
+    KEY_FIELD: ClassVar[str] = "person_id"
+
+    person_id: uuid.UUID
+    merged_ids: list[uuid.UUID]
+    partner_ids: list[uuid.UUID]
+    merged_at: datetime
+
+
 LEAD_TOPIC = "crm.partners.lead.v1"
 
 
@@ -130,6 +147,7 @@ PUBLISHED: list[type[DomainEvent]] = [
     PartnerUpdated,
     PartnerMerged,
     PartnerClassified,
+    PersonMerged,
     LeadCreated,
     LeadConverted,
     LeadLost,
@@ -164,7 +182,25 @@ class PaymentReceived(DomainEvent):
     received_at: datetime
 
 
+# pricing's exchange rates, kept to compare revenue in different currencies (ABC).
+class RateSet(DomainEvent):
+    TOPIC: ClassVar[str] = "crm.pricing.price.v1"
+    TYPE: ClassVar[str] = "crm.pricing.rate.set"
+    KEY_FIELD: ClassVar[str] = "pair"
+
+    from_currency: str
+    to_currency: str
+    rate: Decimal
+    on: date
+
+
 consumer = EventConsumer("partners")
+
+
+@consumer.on(RateSet)
+async def keep_rate(session: AsyncSession, event: RateSet, envelope: Envelope) -> None:
+    if event.rate > 0:
+        await RateRepository(session).put(event.from_currency.upper(), event.to_currency.upper(), event.on, event.rate)
 
 
 @consumer.on(OrderPlaced)

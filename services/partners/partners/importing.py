@@ -1,4 +1,4 @@
-"""Import of partners and leads from CSV or XLSX: every row validated and checked for
+"""Import of partners, leads and contact persons from CSV or XLSX: every row validated and checked for
 duplicates on its own, created in its own transaction, and reported (created, duplicate
 of an existing record, or rejected with the fields at fault)."""
 
@@ -20,6 +20,7 @@ from partners.domain import Contact, ContactKind, PartnerRole, validate_lead, va
 from partners.duplicates import Probe, find_candidates
 from partners.leads import create_lead
 from partners.legal import LegalForm, validate_counterparty
+from partners.person_import import import_person, parse_person_row
 from partners.registration import Registration, register_partner
 from partners.repository import ContactLookup
 
@@ -30,12 +31,14 @@ MAX_BYTES = 5 * 1024 * 1024
 class ImportKind(StrEnum):
     PARTNERS = "partners"
     LEADS = "leads"
+    PERSONS = "persons"
 
 
 class Outcome(StrEnum):
     CREATED = "created"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+    MERGED = "merged"  # an existing record took the row's new contacts
 
 
 @dataclass
@@ -47,7 +50,17 @@ class RowResult:
     errors: list[FieldViolation] = field(default_factory=list)
 
 
-def read_rows(content: bytes, file_format: str) -> list[dict[str, str]]:
+def _check_headers(headers: list[str], kind: ImportKind) -> None:
+    if kind is ImportKind.PERSONS:
+        if "name" not in headers and "full_name" not in headers:
+            raise InvalidArgument.single("content", "the header row needs a 'name' or 'full_name' column")
+        if not {"partner", "partner_tax_id", "company", "tax_id"} & set(headers):
+            raise InvalidArgument.single("content", "the header row needs a 'partner' or 'partner_tax_id' column")
+    elif "name" not in headers and "company" not in headers:
+        raise InvalidArgument.single("content", "the header row needs a 'name' or 'company' column")
+
+
+def read_rows(content: bytes, file_format: str, kind: ImportKind = ImportKind.PARTNERS) -> list[dict[str, str]]:
     """Rows as {header: value}, headers lower-cased; InvalidArgument when unreadable."""
     if len(content) > MAX_BYTES:
         raise InvalidArgument.single("content", f"larger than {MAX_BYTES} bytes")
@@ -65,9 +78,8 @@ def read_rows(content: bytes, file_format: str) -> list[dict[str, str]]:
         raise InvalidArgument.single("content", f"not a readable {file_format.upper()} file: {exc}") from None
     if not table:
         raise InvalidArgument.single("content", "has no header row")
-    headers = [h.strip().lower() for h in table[0]]
-    if "name" not in headers and "company" not in headers:
-        raise InvalidArgument.single("content", "the header row needs a 'name' or 'company' column")
+    headers = [h.strip().lower().replace(" ", "_").replace("-", "") for h in table[0]]
+    _check_headers(headers, kind)
     rows = [dict(zip(headers, (c.strip() for c in r), strict=False)) for r in table[1:] if any(c.strip() for c in r)]
     if len(rows) > MAX_ROWS:
         raise InvalidArgument.single("content", f"more than {MAX_ROWS} rows")
@@ -172,6 +184,13 @@ async def import_rows(
         try:
             if kind is ImportKind.PARTNERS:
                 results.append(await _import_partner(db, row, region, number))
+            elif kind is ImportKind.PERSONS:
+                done = await import_person(db, parse_person_row(row, region))
+                results.append(
+                    RowResult(number, Outcome.CREATED, id=str(done.person_id))
+                    if done.outcome == "created"
+                    else RowResult(number, Outcome(done.outcome), duplicate_of=str(done.person_id))
+                )
             else:
                 results.append(await _import_lead(db, row, region, number, batch))
         except InvalidArgument as exc:

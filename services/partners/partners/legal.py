@@ -8,6 +8,7 @@ from enum import StrEnum
 from crm_platform.errors import InvalidArgument, Violations
 from crm_platform.money import check_currency
 from crm_platform.taxids import TaxIdKind, validate_iban, validate_ru_account, validate_tax_id
+from partners.domain import Contact, validate_contacts
 
 MAX_FULL_NAME = 500
 MAX_SHORT_NAME = 300
@@ -47,6 +48,8 @@ class CounterpartyData:
     legal_address: dict[str, str] | None
     bank_accounts: tuple[BankAccountData, ...]
     register_status: str = ""  # "", or a RegisterStatus once checked against the register
+    # The legal entity's own phones, e-mails, addresses (not the partner's), normalised.
+    contacts: tuple[Contact, ...] = ()
 
 
 def tax_id_kind(country: str, form: LegalForm) -> TaxIdKind:
@@ -71,6 +74,8 @@ def validate_counterparty(
     legal_address: dict[str, str] | None,
     bank_accounts: list[BankAccountData],
     prefix: str,
+    contacts: list[Contact] | None = None,
+    default_phone_region: str = "",
 ) -> CounterpartyData:
     v = Violations()
     country = country.strip().upper()
@@ -113,6 +118,9 @@ def validate_counterparty(
             accounts.append(validate_bank_account(account, country, f"{prefix}.bank_accounts[{i}]"))
         except InvalidArgument as exc:
             _collect(v, exc)
+    clean_contacts = validate_contacts(
+        v, contacts or [], prefix, default_phone_region or (country if country in COUNTRIES else "UA")
+    )
     if sum(a.main for a in accounts) > 1:
         v.add(f"{prefix}.bank_accounts", "only one account can be the main one")
     v.raise_if_any()
@@ -127,6 +135,7 @@ def validate_counterparty(
         kpp=clean_kpp,
         legal_address=legal_address or None,
         bank_accounts=tuple(accounts),
+        contacts=clean_contacts,
     )
 
 

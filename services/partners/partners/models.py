@@ -127,6 +127,18 @@ class PersonContactRow(PartnersTable, table=True):
     address: dict[str, str] | None = Field(default=None, sa_column=Column(JSONB))
 
 
+class PersonAliasRow(PartnersTable, table=True):
+    """A contact person merged into another: its id keeps answering with the survivor."""
+
+    __tablename__ = "person_alias"
+
+    merged_id: uuid.UUID = Field(primary_key=True)
+    survivor_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    merged_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
 class LeadRow(PartnersTable, table=True):
     __tablename__ = "lead"
     __table_args__ = (
@@ -184,6 +196,23 @@ class CounterpartyRow(PartnersTable, table=True):
     legal_address: dict[str, str] | None = Field(default=None, sa_column=Column(JSONB))
     register_status: str = Field(default="", sa_column=Column(String(20), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class CounterpartyContactRow(PartnersTable, table=True):
+    """The legal entity's own phones, e-mails and addresses (distinct from the partner's)."""
+
+    __tablename__ = "counterparty_contact"
+    __table_args__ = (Index("ix_counterparty_contact_kind_value", "kind", func.lower(text("value"))),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    counterparty_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("counterparty.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    position: int = 0
+    kind: str = Field(sa_column=Column(String(20), nullable=False))
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    label: str = Field(default="", sa_column=Column(String(120), nullable=False))
+    address: dict[str, str] | None = Field(default=None, sa_column=Column(JSONB))
 
 
 class BankAccountRow(PartnersTable, table=True):
@@ -267,3 +296,14 @@ class ClassHistoryRow(PartnersTable, table=True):
     xyz: str = Field(sa_column=Column(String(1), nullable=False))
     stage: str = Field(sa_column=Column(String(20), nullable=False))
     classified_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class ExchangeRateRow(PartnersTable, table=True):
+    """pricing's exchange rates (crm.pricing.rate.set): 1 from_currency = rate to_currency from `on`."""
+
+    __tablename__ = "exchange_rate"
+
+    from_currency: str = Field(sa_column=Column(String(3), primary_key=True))
+    to_currency: str = Field(sa_column=Column(String(3), primary_key=True))
+    on: date = Field(sa_column=Column(Date, primary_key=True))
+    rate: Decimal = Field(sa_column=Column(Numeric(24, 10), nullable=False))

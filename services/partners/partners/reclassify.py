@@ -2,14 +2,17 @@
 
 ABC is relative (a share of everyone's revenue), so the whole set is recomputed at once,
 on a schedule and on demand. Only changes are written, to the history and as
-crm.partners.partner.classified events. Revenue is compared within one currency: a
-partner's class is the best it earns in any currency it pays in.
+crm.partners.partner.classified events. Revenue is converted into the base currency
+(CRM_PARTNERS_BASE_CURRENCY, UAH by default) at pricing's exchange rates of each month's
+last day before shares are computed; amounts in a currency no rate links to the base are
+compared only with amounts in that currency, and a partner gets the best class it earns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -19,15 +22,28 @@ from decimal import Decimal
 from crm_platform.clock import utcnow
 from crm_platform.db import Database
 from crm_platform.outbox import add_event
-from partners.classification import Classification, SalesHistory, abc_classes, stage_of, window_months, xyz_class
+from partners.classification import (
+    Classification,
+    Rates,
+    SalesHistory,
+    abc_classes,
+    month_end,
+    stage_of,
+    window_months,
+    xyz_class,
+)
 from partners.events import PartnerClassified
 from partners.registration import SOURCE
-from partners.repository import SalesRepository
+from partners.repository import RateRepository, SalesRepository
 
 log = logging.getLogger(__name__)
 
 
-def _classify(rows: list, activity: list, now: datetime) -> dict[uuid.UUID, Classification]:  # type: ignore[type-arg]
+def base_currency() -> str:
+    return os.environ.get("CRM_PARTNERS_BASE_CURRENCY", "UAH").strip().upper() or "UAH"
+
+
+def _classify(rows: list, activity: list, now: datetime, rates: Rates) -> dict[uuid.UUID, Classification]:  # type: ignore[type-arg]
     months = window_months(now.date())
     index = {m: i for i, m in enumerate(months)}
     revenue: dict[str, dict[uuid.UUID, Decimal]] = defaultdict(dict)
@@ -35,10 +51,16 @@ def _classify(rows: list, activity: list, now: datetime) -> dict[uuid.UUID, Clas
     for row in rows:
         if row.month not in index:
             continue
-        by_currency = revenue[row.currency]
-        by_currency[row.partner_id] = by_currency.get(row.partner_id, Decimal(0)) + row.paid
-        series = monthly[row.partner_id].setdefault(row.currency, [Decimal(0)] * len(months))
-        series[index[row.month]] += row.ordered
+        day = month_end(row.month)
+        paid = rates.convert(row.paid, row.currency, day)
+        ordered = rates.convert(row.ordered, row.currency, day)
+        currency = rates.base
+        if paid is None or ordered is None:
+            currency, paid, ordered = row.currency, row.paid, row.ordered
+        by_currency = revenue[currency]
+        by_currency[row.partner_id] = by_currency.get(row.partner_id, Decimal(0)) + paid
+        series = monthly[row.partner_id].setdefault(currency, [Decimal(0)] * len(months))
+        series[index[row.month]] += ordered
     best: dict[uuid.UUID, str] = {}
     for by_currency in revenue.values():
         for partner_id, letter in abc_classes(by_currency).items():
@@ -62,7 +84,11 @@ async def reclassify(db: Database, *, now: datetime | None = None) -> int:
     async with db.transaction() as session:
         sales = SalesRepository(session)
         start = window_months(now.date())[0]
-        computed = _classify(await sales.months_since(start), await sales.activity(), now)
+        rates = Rates(
+            base_currency(),
+            [(r.from_currency, r.to_currency, r.on, r.rate) for r in await RateRepository(session).all()],
+        )
+        computed = _classify(await sales.months_since(start), await sales.activity(), now, rates)
         current = await sales.classes()
         changed = 0
         for partner_id, cls in computed.items():

@@ -22,11 +22,14 @@ from partners.models import (
     ClassHistoryRow,
     ClassRow,
     ContactRow,
+    CounterpartyContactRow,
     CounterpartyRow,
+    ExchangeRateRow,
     LeadRow,
     PartnerAliasRow,
     PartnerRelationRow,
     PartnerRow,
+    PersonAliasRow,
     PersonContactRow,
     PersonLinkRow,
     PersonRelationRow,
@@ -51,6 +54,7 @@ class PartnerFilter:
 class StoredCounterparty:
     row: CounterpartyRow
     accounts: list[BankAccountRow]
+    contacts: list[CounterpartyContactRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -207,15 +211,15 @@ class ContactLookup:
         self.session = session
 
     async def partners(self, kind: ContactKind, value: str, *, limit: int = 50) -> list[NamedId]:
-        query = (
-            select(PartnerRow.id, PartnerRow.name)
-            .join(ContactRow, ContactRow.partner_id == PartnerRow.id)  # type: ignore[arg-type]
-            .where(ContactRow.kind == kind.value, func.lower(ContactRow.value) == value.lower())
-            .distinct()
-            .order_by(PartnerRow.id)
-            .limit(limit)
+        """Partners whose own contacts or whose counterparties' contacts match."""
+        query = text(
+            "SELECT p.id, p.name FROM partner p WHERE p.id IN ("
+            " SELECT partner_id FROM partner_contact WHERE kind = :kind AND lower(value) = :value"
+            " UNION SELECT c.partner_id FROM counterparty_contact cc JOIN counterparty c ON c.id = cc.counterparty_id"
+            " WHERE cc.kind = :kind AND lower(cc.value) = :value) ORDER BY p.id LIMIT :limit"
         )
-        return [NamedId(r.id, r.name) for r in (await self.session.execute(query)).all()]
+        rows = await self.session.execute(query, {"kind": kind.value, "value": value.lower(), "limit": limit})
+        return [NamedId(r.id, r.name) for r in rows.all()]
 
     async def persons(self, kind: ContactKind, value: str, *, limit: int = 50) -> list[FoundPerson]:
         query = (
@@ -336,7 +340,7 @@ class LeadRepository:
         return {state: count for state, count in (await self.session.execute(query)).all()}
 
 
-def contact_of(row: ContactRow) -> Contact:
+def contact_of(row: ContactRow | PersonContactRow | CounterpartyContactRow) -> Contact:
     return Contact(ContactKind(row.kind), row.value, row.label, row.address)
 
 
@@ -370,9 +374,15 @@ class CounterpartyRepository:
             )
             for a in data.bank_accounts
         ]
-        self.session.add_all(accounts)
+        contacts = [
+            CounterpartyContactRow(
+                counterparty_id=row.id, position=i, kind=c.kind.value, value=c.value, label=c.label, address=c.address
+            )
+            for i, c in enumerate(data.contacts)
+        ]
+        self.session.add_all([*accounts, *contacts])
         await self.session.flush()
-        return StoredCounterparty(row, accounts)
+        return StoredCounterparty(row, accounts, contacts)
 
     async def of_partners(self, partner_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[StoredCounterparty]]:
         if not partner_ids:
@@ -392,9 +402,20 @@ class CounterpartyRepository:
             )
             for account in (await self.session.execute(account_query)).scalars().all():
                 accounts.setdefault(account.counterparty_id, []).append(account)
+        contacts: dict[uuid.UUID, list[CounterpartyContactRow]] = {}
+        if rows:
+            contact_query = (
+                select(CounterpartyContactRow)
+                .where(CounterpartyContactRow.counterparty_id.in_([r.id for r in rows]))  # type: ignore[attr-defined]
+                .order_by(CounterpartyContactRow.position)
+            )
+            for contact in (await self.session.execute(contact_query)).scalars().all():
+                contacts.setdefault(contact.counterparty_id, []).append(contact)
         found: dict[uuid.UUID, list[StoredCounterparty]] = {}
         for row in rows:
-            found.setdefault(row.partner_id, []).append(StoredCounterparty(row, accounts.get(row.id, [])))
+            found.setdefault(row.partner_id, []).append(
+                StoredCounterparty(row, accounts.get(row.id, []), contacts.get(row.id, []))
+            )
         return found
 
 
@@ -431,6 +452,63 @@ class PersonRepository:
             set_={"position": statement.excluded.position, "decision_role": statement.excluded.decision_role},
         )
         await self.session.execute(statement)
+
+    async def unlink(self, person_id: uuid.UUID, partner_id: uuid.UUID) -> bool:
+        statement = (
+            delete(PersonLinkRow)
+            .where(PersonLinkRow.person_id == person_id, PersonLinkRow.partner_id == partner_id)
+            .returning(PersonLinkRow.person_id)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def add_contacts(self, person_id: uuid.UUID, contacts: list[Contact]) -> int:
+        """Appends the contacts the person does not have yet (same kind and value, any case); how many."""
+        current = (
+            (await self.session.execute(select(PersonContactRow).where(PersonContactRow.person_id == person_id)))
+            .scalars()
+            .all()
+        )
+        known = {(c.kind, c.value.lower()) for c in current}
+        position = max((c.position for c in current), default=-1)
+        added = 0
+        for contact in contacts:
+            if (contact.kind.value, contact.value.lower()) in known:
+                continue
+            known.add((contact.kind.value, contact.value.lower()))
+            position += 1
+            added += 1
+            self.session.add(
+                PersonContactRow(
+                    person_id=person_id,
+                    position=position,
+                    kind=contact.kind.value,
+                    value=contact.value,
+                    label=contact.label,
+                    address=contact.address,
+                )
+            )
+        await self.session.flush()
+        return added
+
+    async def survivor_of(self, merged_id: uuid.UUID) -> uuid.UUID | None:
+        query = select(PersonAliasRow.survivor_id).where(PersonAliasRow.merged_id == merged_id)
+        return (await self.session.execute(query)).scalar()
+
+    async def linked_by_contacts(self, partner_id: uuid.UUID, contacts: list[Contact]) -> list[uuid.UUID]:
+        """Persons linked to the partner that have one of the (normalised) phones or e-mails."""
+        keys = [(c.kind.value, c.value.lower()) for c in contacts if c.kind in (ContactKind.PHONE, ContactKind.EMAIL)]
+        if not keys:
+            return []
+        query = (
+            select(PersonContactRow.person_id)
+            .join(PersonLinkRow, PersonLinkRow.person_id == PersonContactRow.person_id)  # type: ignore[arg-type]
+            .where(
+                PersonLinkRow.partner_id == partner_id,
+                tuple_(PersonContactRow.kind, func.lower(PersonContactRow.value)).in_(keys),
+            )
+            .distinct()
+        )
+        return list((await self.session.execute(query)).scalars().all())
 
     async def get(self, person_id: uuid.UUID) -> StoredPerson | None:
         found = await self._load([person_id])
@@ -486,6 +564,24 @@ class RelationRepository:
             insert(PersonRelationRow)
             .values(from_id=from_id, to_id=to_id, kind=kind, note=note, created_at=utcnow())
             .on_conflict_do_nothing()
+            .returning(PersonRelationRow.from_id)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def delete_partner_relation(self, from_id: uuid.UUID, to_id: uuid.UUID, kind: str) -> bool:
+        statement = (
+            delete(PartnerRelationRow)
+            .where(PartnerRelationRow.from_id == from_id, PartnerRelationRow.to_id == to_id)
+            .where(PartnerRelationRow.kind == kind)
+            .returning(PartnerRelationRow.from_id)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def delete_person_relation(self, from_id: uuid.UUID, to_id: uuid.UUID, kind: str) -> bool:
+        statement = (
+            delete(PersonRelationRow)
+            .where(PersonRelationRow.from_id == from_id, PersonRelationRow.to_id == to_id)
+            .where(PersonRelationRow.kind == kind)
             .returning(PersonRelationRow.from_id)
         )
         return (await self.session.execute(statement)).first() is not None
@@ -656,6 +752,55 @@ class MergeRepository:
         await s.flush()
 
 
+class PersonMergeRepository:
+    """Re-points links, contacts and relations of merged persons to the survivor, then deletes them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def merge(self, survivor: uuid.UUID, merged: list[uuid.UUID]) -> None:
+        s, params = self.session, {"survivor": survivor, "merged": merged}
+        # The survivor keeps its own position and role at a partner both worked for.
+        await s.execute(
+            text(
+                "INSERT INTO person_link (person_id, partner_id, position, decision_role) "
+                "SELECT DISTINCT ON (partner_id) :survivor, partner_id, position, decision_role FROM person_link "
+                "WHERE person_id = ANY(:merged) ORDER BY partner_id, position DESC ON CONFLICT DO NOTHING"
+            ),
+            params,
+        )
+        moved = (
+            await s.execute(
+                select(PersonContactRow)
+                .where(PersonContactRow.person_id.in_(merged))  # type: ignore[attr-defined]
+                .order_by(PersonContactRow.position)
+            )
+        ).scalars()
+        await PersonRepository(s).add_contacts(
+            survivor, [Contact(ContactKind(c.kind), c.value, c.label, c.address) for c in moved]
+        )
+        # Relations of a merged person become the survivor's; ones among the merged and the survivor vanish.
+        await s.execute(
+            text(
+                "INSERT INTO person_relation (from_id, to_id, kind, note, created_at) "
+                "SELECT CASE WHEN from_id = ANY(:merged) THEN (:survivor)::uuid ELSE from_id END, "
+                "CASE WHEN to_id = ANY(:merged) THEN (:survivor)::uuid ELSE to_id END, kind, note, created_at "
+                "FROM person_relation WHERE (from_id = ANY(:merged) OR to_id = ANY(:merged)) "
+                "AND NOT ((from_id = ANY(:merged) OR from_id = :survivor) "
+                "AND (to_id = ANY(:merged) OR to_id = :survivor)) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            params,
+        )
+        await s.execute(
+            update(PersonAliasRow).where(PersonAliasRow.survivor_id.in_(merged)).values(survivor_id=survivor)  # type: ignore[attr-defined]
+        )
+        await s.execute(update(PersonRow).where(PersonRow.id == survivor).values(updated_at=utcnow()))
+        await s.execute(delete(PersonRow).where(PersonRow.id.in_(merged)))  # type: ignore[attr-defined]
+        s.add_all(PersonAliasRow(merged_id=m, survivor_id=survivor) for m in merged)
+        await s.flush()
+
+
 class SalesRepository:
     """Sales figures per partner and month, and the classification computed from them."""
 
@@ -753,3 +898,21 @@ class SalesRepository:
         )
         for table in ("sales_month", "partner_activity", "partner_class"):
             await self.session.execute(text(f"DELETE FROM {table} WHERE partner_id = ANY(:merged)"), params)
+
+
+class RateRepository:
+    """Exchange rates copied from pricing's crm.pricing.rate.set events."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def put(self, from_currency: str, to_currency: str, on: date, rate: Decimal) -> None:
+        values = {"from_currency": from_currency, "to_currency": to_currency, "on": on, "rate": rate}
+        statement = insert(ExchangeRateRow).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["from_currency", "to_currency", "on"], set_={"rate": statement.excluded.rate}
+        )
+        await self.session.execute(statement)
+
+    async def all(self) -> list[ExchangeRateRow]:
+        return list((await self.session.execute(select(ExchangeRateRow))).scalars().all())
