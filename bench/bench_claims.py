@@ -12,6 +12,8 @@ import hashlib
 import os
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -21,6 +23,8 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+from aiobotocore.session import get_session
+from botocore.exceptions import EndpointConnectionError
 from crm.claims.v1 import claims_pb2 as pb
 from crm.claims.v1 import claims_pb2_grpc as pb_grpc
 
@@ -32,6 +36,9 @@ CLAIMS = 1_000_000
 FILE_BYTES = 32 * 1024 * 1024
 CHUNK = 256 * 1024
 FILE_ROUNDS = 5
+S3_ROUNDS = 3
+S3_REGION = "eu-central-1"
+S3_KEYS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench-secret"}
 REPORT_REPEAT = 5
 
 DEPARTMENTS = [
@@ -149,6 +156,8 @@ async def main() -> None:
             stub = pb_grpc.ClaimsServiceStub(channel)
             await reports(stub)
             await files(stub, files_dir)
+        await asyncio.to_thread(process.stop, 15.0)  # the S3 instance below is the only one then
+        await s3_files(name)
     finally:
         await asyncio.to_thread(process.stop, 15.0)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -206,8 +215,13 @@ async def reports(stub: pb_grpc.ClaimsServiceStub) -> None:
     )
 
 
-async def files(stub: pb_grpc.ClaimsServiceStub, files_dir: Path) -> None:
-    data = os.urandom(FILE_BYTES)
+def rate(seconds: list[float]) -> str:
+    mb = FILE_BYTES / 1024 / 1024
+    return f"{mb / (sum(seconds) / len(seconds)):,.0f} MB/s mean, {mb / min(seconds):,.0f} MB/s best"
+
+
+async def over_grpc(stub: pb_grpc.ClaimsServiceStub, data: bytes, rounds: int) -> tuple[list[float], list[float]]:
+    """Seconds per upload and per download of `data` through the service's streaming RPCs."""
     claim = await stub.RegisterClaim(
         pb.RegisterClaimRequest(
             claim=pb.ClaimDraft(
@@ -228,12 +242,12 @@ async def files(stub: pb_grpc.ClaimsServiceStub, files_dir: Path) -> None:
 
     uploads, downloads = [], []
     stored = None
-    for _ in range(FILE_ROUNDS):
+    for _ in range(rounds):
         started = time.perf_counter()
         stored = await stub.UploadFile(parts(), metadata=auth())
         uploads.append(time.perf_counter() - started)
     assert stored is not None
-    for _ in range(FILE_ROUNDS):
+    for _ in range(rounds):
         received = hashlib.sha256()
         started = time.perf_counter()
         async for part in stub.DownloadFile(
@@ -243,6 +257,12 @@ async def files(stub: pb_grpc.ClaimsServiceStub, files_dir: Path) -> None:
                 received.update(part.chunk)
         downloads.append(time.perf_counter() - started)
         assert received.hexdigest() == stored.sha256
+    return uploads, downloads
+
+
+async def files(stub: pb_grpc.ClaimsServiceStub, files_dir: Path) -> None:
+    data = os.urandom(FILE_BYTES)
+    uploads, downloads = await over_grpc(stub, data, FILE_ROUNDS)
 
     path = files_dir / "straight-to-disk.bin"
     writes, reads = [], []
@@ -261,14 +281,92 @@ async def files(stub: pb_grpc.ClaimsServiceStub, files_dir: Path) -> None:
                 digest.update(chunk)
         reads.append(time.perf_counter() - started)
 
-    mb = FILE_BYTES / 1024 / 1024
-
-    def rate(seconds: list[float]) -> str:
-        best = min(seconds)
-        return f"{mb / (sum(seconds) / len(seconds)):,.0f} MB/s mean, {mb / best:,.0f} MB/s best"
-
-    print(f"file of {mb:.0f} MB in {CHUNK // 1024} KB chunks, {FILE_ROUNDS} rounds each:")
+    mb = FILE_BYTES // 1024 // 1024
+    print(f"local storage: file of {mb} MB in {CHUNK // 1024} KB chunks, {FILE_ROUNDS} rounds each:")
     print(f"  upload over gRPC (hash, type, fsync, record): {rate(uploads)}")
     print(f"  write straight to disk (fsync):                {rate(writes)}")
     print(f"  download over gRPC (SHA-256 verified, then streamed and hashed again): {rate(downloads)}")
     print(f"  read straight from disk (with SHA-256):        {rate(reads)}")
+
+
+def s3_server(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+async def s3_files(database: str) -> None:
+    """The same file through claims started with CRM_CLAIMS_STORAGE=s3 against an S3-compatible
+    server (moto's, in a process of its own), beside PUT and GET of the same bytes straight to it."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    server = s3_server(port, STATE / "logs" / "bench" / f"{database}-s3server.log")
+    process = None
+    try:
+        client = get_session().create_client("s3", endpoint_url=endpoint, region_name=S3_REGION, **S3_KEYS)
+        async with client as s3:
+            bucket = f"bench-claims-{uuid.uuid4().hex[:8]}"
+            for _ in range(100):
+                try:
+                    await s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": S3_REGION})
+                    break
+                except (EndpointConnectionError, ConnectionError):
+                    await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError(f"the S3 server on {endpoint} did not start; see {STATE / 'logs' / 'bench'}")
+            process = ServiceProcess(
+                name="claims",
+                grpc_port=free_port(),
+                http_port=free_port(),
+                database=database,
+                log_path=STATE / "logs" / "bench" / f"{database}-s3.log",
+                env_overrides={
+                    "CRM_KAFKA_GROUP_ID": f"{database}_s3",
+                    "CRM_LOG_LEVEL": "WARNING",
+                    "CRM_SHUTDOWN_GRACE_SECONDS": "5",
+                    "CRM_CLAIMS_STORAGE": "s3",
+                    "CRM_CLAIMS_S3_BUCKET": bucket,
+                    "CRM_CLAIMS_S3_ENDPOINT_URL": endpoint,
+                    "CRM_CLAIMS_S3_REGION": S3_REGION,
+                    "CRM_CLAIMS_S3_ADDRESSING_STYLE": "path",
+                    "CRM_CLAIMS_S3_ACCESS_KEY_ID": S3_KEYS["aws_access_key_id"],
+                    "CRM_CLAIMS_S3_SECRET_ACCESS_KEY": S3_KEYS["aws_secret_access_key"],
+                    "CRM_CLAIMS_MAX_FILE_BYTES": str(FILE_BYTES * 2),
+                },
+            )
+            process.start()
+            await asyncio.to_thread(process.wait_serving, 90.0)
+            data = os.urandom(FILE_BYTES)
+            async with grpc.aio.insecure_channel(process.address) as channel:
+                uploads, downloads = await over_grpc(pb_grpc.ClaimsServiceStub(channel), data, S3_ROUNDS)
+
+            puts, gets = [], []
+            for _ in range(S3_ROUNDS):
+                started = time.perf_counter()
+                await s3.put_object(Bucket=bucket, Key="straight/object.bin", Body=data)
+                puts.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                digest = hashlib.sha256()
+                got = await s3.get_object(Bucket=bucket, Key="straight/object.bin")
+                async with got["Body"] as body:
+                    async for chunk in body.iter_chunks(CHUNK):
+                        digest.update(chunk)
+                gets.append(time.perf_counter() - started)
+                assert digest.digest() == hashlib.sha256(data).digest()
+    finally:
+        if process is not None:
+            await asyncio.to_thread(process.stop, 15.0)
+        server.terminate()
+        await asyncio.to_thread(server.wait, 15.0)
+
+    mb = FILE_BYTES // 1024 // 1024
+    print(f"S3 storage (moto's server on this machine): file of {mb} MB, {S3_ROUNDS} rounds each:")
+    print(f"  upload over gRPC (8 MB multipart parts):       {rate(uploads)}")
+    print(f"  PUT straight to the S3 server (one request):   {rate(puts)}")
+    print(f"  download over gRPC (verified, then streamed):  {rate(downloads)}")
+    print(f"  GET straight from the S3 server (with SHA-256): {rate(gets)}")

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
+from aiobotocore.session import get_session
 from crm.claims.v1 import claims_pb2 as pb
 from crm.claims.v1 import claims_pb2_grpc as pb_grpc
+from moto.server import ThreadedMotoServer
 
 from crm_platform.localrun import ServiceProcess
-from crm_platform.testing import Services, auth
+from crm_platform.testing import Services, auth, free_port
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
@@ -58,3 +61,49 @@ async def register(stub: pb_grpc.ClaimsServiceStub, partner_id: str | None = Non
         ),
         metadata=auth("manager"),
     )
+
+
+S3_REGION = "eu-central-1"
+S3_KEYS = {"CRM_CLAIMS_S3_ACCESS_KEY_ID": "claims-flow", "CRM_CLAIMS_S3_SECRET_ACCESS_KEY": "claims-flow-secret"}
+S3_MAX_FILE_BYTES = 12 * 1024 * 1024
+S3_PART_BYTES = 5 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto's) on a free local port, for claims started with storage=s3."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_client(endpoint: str) -> Any:
+    return get_session().create_client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id=S3_KEYS["CRM_CLAIMS_S3_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_KEYS["CRM_CLAIMS_S3_SECRET_ACCESS_KEY"],
+    )
+
+
+async def new_bucket(endpoint: str) -> str:
+    name = f"claims-{uuid.uuid4().hex[:12]}"
+    async with s3_client(endpoint) as s3:
+        await s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": S3_REGION})
+    return name
+
+
+def s3_env(endpoint: str, bucket: str) -> dict[str, str]:
+    return {
+        "CRM_CLAIMS_STORAGE": "s3",
+        "CRM_CLAIMS_S3_BUCKET": bucket,
+        "CRM_CLAIMS_S3_ENDPOINT_URL": endpoint,
+        "CRM_CLAIMS_S3_REGION": S3_REGION,
+        "CRM_CLAIMS_S3_ADDRESSING_STYLE": "path",
+        "CRM_CLAIMS_S3_PART_BYTES": str(S3_PART_BYTES),
+        "CRM_CLAIMS_MAX_FILE_BYTES": str(S3_MAX_FILE_BYTES),
+        **S3_KEYS,
+    }
