@@ -183,6 +183,7 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
         cached = await self.cache.get(partner_id)
         if cached is not None:
             return cached
+        token = self.cache.token()
         async with self.db.reading() as session:
             repo = PartnerRepository(session)
             stored = await repo.get(partner_id)
@@ -192,7 +193,8 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
         if stored is None:
             raise NotFound(f"partner {partner_id} not found")
         message = partner_out(stored)
-        await self.cache.put(partner_id, message)
+        if stored.row.id == partner_id:  # a merged id is not cached: the survivor's changes would not drop it
+            await self.cache.put(partner_id, message, token)
         return message
 
     async def ListPartners(self, request: pb.ListPartnersRequest, context: ServicerContext) -> pb.ListPartnersResponse:

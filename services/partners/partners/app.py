@@ -14,13 +14,13 @@ from partners.register import LocalRegisterFile
 
 
 async def build(runtime: Runtime) -> Components:
-    cache = PartnerCache(Cache(runtime.redis, "partners:partner", ttl_seconds=600))
+    cache = PartnerCache(Cache(runtime.redis, "partners:partner", ttl_seconds=600), runtime.redis)
     register_file = os.environ.get("CRM_PARTNERS_REGISTER_FILE")
     register = LocalRegisterFile(Path(register_file)) if register_file else LocalRegisterFile()
     every = float(os.environ.get("CRM_PARTNERS_CLASSIFY_SECONDS", "300"))
     return Components(
         grpc=[api.grpc_service(runtime.db, cache, register)],
-        background=[reclassify.schedule(runtime.db, every)],
+        background=[reclassify.schedule(runtime.db, every), cache.listener()],
     )
 
 

@@ -1,8 +1,11 @@
-"""Against PostgreSQL: the migrations build the models' tables, pricing's rates are kept,
-and ABC compares revenue in different currencies after converting it."""
+"""Against PostgreSQL and Redis: the migrations build the models' tables, pricing's rates are
+kept, ABC compares revenue in different currencies after converting it, and GetPartner's
+in-memory copies follow changes made by other instances."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -10,16 +13,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from crm.partners.v1 import partners_pb2 as pb
 from sqlalchemy import Connection, text
 
+from crm_platform.cache import Cache
 from crm_platform.db import Database
 from crm_platform.events import Envelope
 from crm_platform.testing import Databases
 from partners.classification import Rates, month_end, window_months
 from partners.events import RateSet, keep_rate
 from partners.models import PartnersTable
+from partners.partner_cache import PartnerCache
 from partners.reclassify import reclassify
 from partners.repository import SalesRepository
 
@@ -106,3 +113,32 @@ async def test_rates_are_stored_once_per_pair_and_day(db: Database) -> None:
     async with db.reading() as session:
         found = (await session.execute(text("SELECT rate FROM exchange_rate WHERE from_currency = 'GBP'"))).all()
     assert [r.rate for r in found] == [Decimal("52.3000000000")]
+
+
+async def test_a_change_in_one_instance_drops_the_partner_from_the_others_memory() -> None:
+    client = aioredis.from_url(f"redis://127.0.0.1:{os.environ.get('CRM_REDIS_PORT', '56379')}/0")
+    namespace = f"test:partners:{uuid.uuid4().hex}"
+    first = PartnerCache(Cache(client, namespace), client)
+    second = PartnerCache(Cache(client, namespace), client)
+    listening = asyncio.create_task(second.listener()())
+    try:
+        partner_id = uuid.uuid4()
+        await first.put(partner_id, pb.Partner(id=str(partner_id), name="ТОВ «Старе»"))
+        assert (await second.get(partner_id)).name == "ТОВ «Старе»"  # type: ignore[union-attr]  # now in its memory
+        await asyncio.sleep(0.3)  # the listener has subscribed
+        await first.invalidate(partner_id)
+        for _ in range(50):
+            if await second.get(partner_id) is None:
+                break
+            await asyncio.sleep(0.05)
+        assert await second.get(partner_id) is None
+
+        # A value read from the database before an invalidation is not cached after it.
+        token = first.token()
+        await first.invalidate(uuid.uuid4())
+        await first.put(partner_id, pb.Partner(id=str(partner_id), name="ТОВ «Застаріле»"), token)
+        assert await first.get(partner_id) is None
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await client.aclose()
