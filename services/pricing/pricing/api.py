@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from crm.common.v1 import common_pb2
 from crm.pricing.v1 import pricing_pb2 as pb
@@ -31,7 +33,9 @@ from pricing.domain import (
     Rounding,
     SaleKind,
     TaxRegime,
+    Totals,
     check_amount,
+    clean_text,
     parse_amount,
     parse_day,
     parse_percent,
@@ -43,6 +47,7 @@ from pricing.price_list_files import read_csv, read_xlsx
 from pricing.price_tables import PriceTables
 from pricing.repository import AgreementRepository, PriceRepository, PriceTypeRepository, ProductRepository
 
+T = TypeVar("T")
 MAX_REQUEST_ID = 120
 MAX_LINES = 1000
 MAX_MARKUP = 1000
@@ -81,6 +86,7 @@ def product_out(row: ProductRow) -> pb.Product:
         vat_rate=_plain(row.vat_rate.normalize()),
         cost=money_out(M, Money(price_plain(row.cost), row.cost_currency)),
         created_at=timestamp_out(row.created_at),
+        version=row.version,
     )
 
 
@@ -133,6 +139,7 @@ def agreement_out(row: AgreementRow) -> pb.Agreement:
         valid_to=row.valid_to.isoformat() if row.valid_to else "",
         status=enum_out(row.status, pb.AgreementStatus, "AGREEMENT_STATUS_"),
         updated_at=timestamp_out(row.updated_at),
+        version=row.version,
     )
 
 
@@ -183,6 +190,40 @@ def _terms_in(message: pb.AgreementTerms) -> dict[str, object]:
     return out
 
 
+def _expected_version(value: int) -> int:
+    if value < 0:
+        raise InvalidArgument.single("expected_version", "must not be negative")
+    return value
+
+
+def _product_changes(request: pb.UpdateProductRequest) -> catalogue.ProductChanges:
+    cost = None
+    if request.HasField("cost"):
+        cost = money_in(request.cost, "cost")
+        assert cost is not None
+        catalogue.check_cost(cost)
+    return catalogue.ProductChanges(
+        sku=catalogue.check_sku(request.sku) if request.HasField("sku") else None,
+        name=catalogue.check_name(request.name) if request.HasField("name") else None,
+        unit=catalogue.check_unit(request.unit) if request.HasField("unit") else None,
+        vat_rate=catalogue.parse_vat_rate(request.vat_rate) if request.HasField("vat_rate") else None,
+        cost=cost,
+    )
+
+
+def _agreement_changes(request: pb.UpdateAgreementRequest) -> agreement_cases.AgreementChanges:
+    valid_to = None
+    if request.HasField("valid_to") and request.valid_to.strip():
+        valid_to = parse_day(request.valid_to, "valid_to")
+    return agreement_cases.AgreementChanges(
+        name=clean_text(request.name, "name") if request.HasField("name") else None,
+        terms=_terms_in(request.terms),
+        valid_from=parse_day(request.valid_from, "valid_from") if request.HasField("valid_from") else None,
+        valid_to_set=request.HasField("valid_to"),
+        valid_to=valid_to,
+    )
+
+
 def _product_ref(product_id: str, sku: str, field: str) -> tuple[uuid.UUID | None, str]:
     if product_id:
         return parse_id(product_id, f"{field}.product_id" if field else "id"), ""
@@ -195,16 +236,56 @@ def _money(value: Decimal, currency: str) -> common_pb2.Money:
     return M(amount=_plain(value), currency=currency)
 
 
-def _profitability(totals: object, currency: str) -> pb.Profitability:
-    from pricing.domain import Totals
+def _fill_profitability(out: pb.Profitability, totals: Totals, currency: str) -> None:
+    for field, value in ((out.revenue, totals.revenue), (out.cost, totals.cost), (out.margin, totals.margin)):
+        field.amount = _plain(value)
+        field.currency = currency
+    out.margin_percent = _plain(totals.margin_percent)
 
-    assert isinstance(totals, Totals)
-    return pb.Profitability(
-        revenue=_money(totals.revenue, currency),
-        cost=_money(totals.cost, currency),
-        margin=_money(totals.margin, currency),
-        margin_percent=_plain(totals.margin_percent),
-    )
+
+# Parsed ids, quantities and percents by their text: quotes name the same products and
+# quantities again and again, and parsing (uuid.UUID(), Decimal checks) was the dearest part of
+# reading a line. Only valid values are kept; each memo is cleared when it grows large.
+MAX_MEMO = 50_000
+_IDS: dict[str, uuid.UUID] = {}
+_QUANTITIES: dict[str, Decimal] = {}
+_PERCENTS: dict[str, Decimal] = {}
+
+
+def _memo(memo: dict[str, T], text: str, parse: Callable[[str, str], T], field: str) -> T:
+    found = memo.get(text)
+    if found is None:
+        found = parse(text, field)
+        if len(memo) >= MAX_MEMO:
+            memo.clear()
+        memo[text] = found
+    return found
+
+
+def _line_refs(lines: Sequence[pb.QuoteLine] | Sequence[pb.DocumentLine], discount: str) -> list[quoting.LineRef]:
+    """Quote's and CheckTerms' lines: a product by id or SKU, a quantity, a discount percent."""
+    if not lines:
+        raise InvalidArgument.single("lines", "at least one line is required")
+    if len(lines) > MAX_LINES:
+        raise InvalidArgument.single("lines", f"at most {MAX_LINES} lines")
+    refs = []
+    zero = Decimal(0)
+    for i, line in enumerate(lines):
+        if line.product_id:
+            product_id: uuid.UUID | None = _memo(_IDS, line.product_id, parse_id, f"lines[{i}].product_id")
+            sku = ""
+        else:
+            product_id, sku = _product_ref("", line.sku, f"lines[{i}]")
+        percent = getattr(line, discount)
+        refs.append(
+            quoting.LineRef(
+                product_id,
+                sku,
+                _memo(_QUANTITIES, line.quantity, parse_quantity, f"lines[{i}].quantity"),
+                _memo(_PERCENTS, percent, parse_percent, f"lines[{i}].{discount}") if percent.strip() else zero,
+            )
+        )
+    return refs
 
 
 def _violations_out(found: list) -> list[pb.Violation]:  # type: ignore[type-arg]
@@ -229,6 +310,12 @@ class PricingApi(pb_grpc.PricingServiceServicer):
         assert cost is not None
         row = catalogue.new_product(request.sku, request.name, request.unit, request.vat_rate, cost)
         return product_out(await catalogue.create_product(self.db, row, request_id))
+
+    async def UpdateProduct(self, request: pb.UpdateProductRequest, context: ServicerContext) -> pb.Product:
+        product_id = parse_id(request.id, "id")
+        expected = _expected_version(request.expected_version)
+        changes = _product_changes(request)
+        return product_out(await catalogue.update_product(self.db, self.tables, product_id, changes, expected))
 
     async def GetProduct(self, request: pb.GetProductRequest, context: ServicerContext) -> pb.Product:
         if not request.id and not request.sku.strip():
@@ -417,6 +504,13 @@ class PricingApi(pb_grpc.PricingServiceServicer):
         token = PageToken("", rows[size - 1].id).encode() if len(rows) > size else ""
         return pb.ListAgreementsResponse(agreements=[agreement_out(r) for r in rows[:size]], page=_page_response(token))
 
+    async def UpdateAgreement(self, request: pb.UpdateAgreementRequest, context: ServicerContext) -> pb.Agreement:
+        agreement_id = parse_id(request.id, "id")
+        expected = _expected_version(request.expected_version)
+        changes = _agreement_changes(request)
+        row = await agreement_cases.update_agreement(self.db, self.tables, agreement_id, changes, expected)
+        return agreement_out(row)
+
     async def AgreeAgreement(self, request: pb.AgreementTransitionRequest, context: ServicerContext) -> pb.Agreement:
         row = await agreement_cases.transition(self.db, self.tables, parse_id(request.id, "id"), AgreementStatus.AGREED)
         return agreement_out(row)
@@ -434,48 +528,41 @@ class PricingApi(pb_grpc.PricingServiceServicer):
         partner_id, agreement_id = self._party(request.partner_id, request.agreement_id)
         on = parse_day(request.on, "on", default=_today())
         currency = check_currency(request.currency, "currency") if request.currency else ""
-        if not request.lines:
-            raise InvalidArgument.single("lines", "at least one line is required")
-        if len(request.lines) > MAX_LINES:
-            raise InvalidArgument.single("lines", f"at most {MAX_LINES} lines")
-        lines = []
-        for i, line in enumerate(request.lines):
-            product_id, sku = _product_ref(line.product_id, line.sku, f"lines[{i}]")
-            lines.append(
-                quoting.LineRef(
-                    product_id,
-                    sku,
-                    parse_quantity(line.quantity, f"lines[{i}].quantity"),
-                    parse_percent(
-                        line.manual_discount_percent, f"lines[{i}].manual_discount_percent", default=Decimal(0)
-                    ),
-                )
-            )
+        lines = _line_refs(request.lines, "manual_discount_percent")
         priced = await quoting.quote(
             self.tables, partner_id=partner_id, agreement_id=agreement_id, on=on, currency=currency, lines=lines
         )
         cur = priced.currency
+        totals = priced.totals
         reply = pb.QuoteResponse(
             agreement_id=str(priced.agreement.id) if priced.agreement else "",
             price_type_id=str(priced.price_type.id),
-            amount=_money(priced.totals.amount, cur),
-            discount=_money(priced.totals.discount, cur),
-            vat=_money(priced.totals.vat, cur),
-            total=_money(priced.totals.total, cur),
-            profitability=_profitability(priced.totals, cur),
             on=on.isoformat(),
-            violations=_violations_out(priced.violations),
         )
-        for r in priced.lines:
-            # Filled in place: a Money message per field built apart and copied in costs twice as much.
-            out = reply.lines.add()
+        # Filled in place: a Money message per field built apart and copied in costs twice as much.
+        # Amounts are quantized to cents: str() never gives an exponent form.
+        for field, value in (
+            (reply.amount, totals.amount),
+            (reply.discount, totals.discount),
+            (reply.vat, totals.vat),
+            (reply.total, totals.total),
+        ):
+            field.amount = _plain(value)
+            field.currency = cur
+        _fill_profitability(reply.profitability, totals, cur)
+        if priced.violations:
+            reply.violations.extend(_violations_out(priced.violations))
+        add = reply.lines.add
+        for r, product in zip(priced.lines, priced.products, strict=True):
             line = r.line
-            out.product_id = str(line.product_id)
-            out.sku = line.sku
-            out.name = line.name
-            out.quantity = _plain(line.quantity)
-            out.discount_percent = _plain(line.discount_percent.normalize())
-            out.vat_rate = _plain(line.vat_rate.normalize())
+            out = add(
+                product_id=product.id_text,
+                sku=product.sku,
+                name=product.name,
+                quantity=_plain(line.quantity),
+                discount_percent=_plain(line.discount_percent.normalize()) if line.discount_percent else "0",
+                vat_rate=product.vat_text if line.vat_rate else "0",
+            )
             for field, value in (
                 (out.price, line.price),
                 (out.amount, r.amount),
@@ -483,7 +570,7 @@ class PricingApi(pb_grpc.PricingServiceServicer):
                 (out.vat, r.vat),
                 (out.total, r.total),
             ):
-                field.amount = str(value)  # quantized to cents: never in exponent form
+                field.amount = str(value)
                 field.currency = cur
         return reply
 
@@ -497,18 +584,9 @@ class PricingApi(pb_grpc.PricingServiceServicer):
             raise InvalidArgument.single("lines", "at least one line is required")
         if len(request.lines) > MAX_LINES:
             raise InvalidArgument.single("lines", f"at most {MAX_LINES} lines")
-        lines = []
-        for i, line in enumerate(request.lines):
-            product_id, sku = _product_ref(line.product_id, line.sku, f"lines[{i}]")
-            lines.append(
-                quoting.LineRef(
-                    product_id,
-                    sku,
-                    parse_quantity(line.quantity, f"lines[{i}].quantity"),
-                    parse_percent(line.discount_percent, f"lines[{i}].discount_percent", default=Decimal(0)),
-                    parse_amount(line.unit_price, f"lines[{i}].unit_price"),
-                )
-            )
+        lines = _line_refs(request.lines, "discount_percent")
+        for i, (ref, line) in enumerate(zip(lines, request.lines, strict=True)):
+            ref.unit_price = parse_amount(line.unit_price, f"lines[{i}].unit_price")
         prepayment = money_in(request.prepayment, "prepayment", required=False)
         if prepayment is not None:
             check_amount(prepayment.amount, "prepayment.amount")
@@ -523,13 +601,15 @@ class PricingApi(pb_grpc.PricingServiceServicer):
             lines=lines,
             prepayment=prepayment.amount if prepayment else Decimal(0),
         )
-        return pb.CheckTermsResponse(
+        reply = pb.CheckTermsResponse(
             ok=not priced.violations,
             violations=_violations_out(priced.violations),
             agreement_id=str(priced.agreement.id) if priced.agreement else "",
             total=_money(priced.totals.total, currency),
-            profitability=_profitability(priced.totals, currency),
         )
+        if priced.costs_known:
+            _fill_profitability(reply.profitability, priced.totals, currency)
+        return reply
 
     # ------------------------------------------------------------ price lists
 

@@ -286,7 +286,9 @@ def check_transition(current: AgreementStatus, target: AgreementStatus) -> None:
 # ---------------------------------------------------------------- quote
 
 
-@dataclass(frozen=True, slots=True)
+# LineInput and LineResult are made for every line of every Quote: plain slotted classes,
+# since a frozen dataclass's __init__ costs an object.__setattr__ per field.
+@dataclass(slots=True)
 class LineInput:
     product_id: uuid.UUID
     sku: str
@@ -298,7 +300,7 @@ class LineInput:
     unit_cost: Decimal  # in the document currency
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LineResult:
     line: LineInput
     amount: Decimal
@@ -310,16 +312,25 @@ class LineResult:
 
 
 def price_line(line: LineInput, includes_vat: bool) -> LineResult:
-    amount = cents(line.price * line.quantity)
-    discount = cents(amount * line.discount_percent / HUNDRED)
+    amount = (line.price * line.quantity).quantize(CENT, ROUND_HALF_UP)
+    discount = (
+        (amount * line.discount_percent / HUNDRED).quantize(CENT, ROUND_HALF_UP) if line.discount_percent else _ZERO
+    )
     net = amount - discount
-    if includes_vat:
-        vat = cents(net * line.vat_rate / (HUNDRED + line.vat_rate))
+    vat_rate = line.vat_rate
+    if not vat_rate:
+        vat, total = _ZERO, net
+    elif includes_vat:
+        vat = (net * vat_rate / (HUNDRED + vat_rate)).quantize(CENT, ROUND_HALF_UP)
         total = net
     else:
-        vat = cents(net * line.vat_rate / HUNDRED)
+        vat = (net * vat_rate / HUNDRED).quantize(CENT, ROUND_HALF_UP)
         total = net + vat
-    return LineResult(line, amount, discount, vat, total, total - vat, cents(line.unit_cost * line.quantity))
+    cost = (line.unit_cost * line.quantity).quantize(CENT, ROUND_HALF_UP)
+    return LineResult(line, amount, discount, vat, total, total - vat, cost)
+
+
+_ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,14 +354,15 @@ class Totals:
 
 
 def totals_of(lines: list[LineResult]) -> Totals:
-    return Totals(
-        amount=sum((r.amount for r in lines), Decimal(0)),
-        discount=sum((r.discount for r in lines), Decimal(0)),
-        vat=sum((r.vat for r in lines), Decimal(0)),
-        total=sum((r.total for r in lines), Decimal(0)),
-        revenue=sum((r.revenue for r in lines), Decimal(0)),
-        cost=sum((r.cost for r in lines), Decimal(0)),
-    )
+    amount = discount = vat = total = revenue = cost = Decimal(0)
+    for r in lines:
+        amount += r.amount
+        discount += r.discount
+        vat += r.vat
+        total += r.total
+        revenue += r.revenue
+        cost += r.cost
+    return Totals(amount, discount, vat, total, revenue, cost)
 
 
 # ---------------------------------------------------------------- control of terms
@@ -380,7 +392,7 @@ class DocumentCheck:
     currency: str
     unit_prices: list[Decimal]
     discounts: list[Decimal]
-    agreed_prices: list[Decimal]
+    agreed_prices: list[Decimal | None]  # None: not known in the document's currency (no exchange rate)
     total: Decimal
     prepayment: Decimal
     agreement: AgreementView | None = None
@@ -420,7 +432,7 @@ def check_document(doc: DocumentCheck) -> list[Violation]:
                 )
             )
     for i, (price, agreed) in enumerate(zip(doc.unit_prices, doc.agreed_prices, strict=True)):
-        if price < agreed:
+        if agreed is not None and price < agreed:
             found.append(Violation(ViolationCode.PRICE_BELOW_AGREED, i, f"price {price} is below the agreed {agreed}"))
     if agreement is not None:
         # A document's discount includes the agreement's own discount; the limit is on the manual part.

@@ -71,6 +71,23 @@ class RateSet(DomainEvent):
     on: date
 
 
+class ProductUpdated(DomainEvent):
+    """A product's catalogue data changed (UpdateProduct): the whole product, newest version wins."""
+
+    TOPIC: ClassVar[str] = PRICE_TOPIC
+    TYPE: ClassVar[str] = "crm.pricing.product.updated"
+    KEY_FIELD: ClassVar[str] = "product_id"
+
+    product_id: uuid.UUID
+    sku: str
+    name: str
+    unit: str
+    vat_rate: Decimal
+    cost: Decimal
+    cost_currency: str
+    version: int
+
+
 class AgreementAgreed(DomainEvent):
     """An agreement (terms of sale) came into force."""
 
@@ -98,7 +115,36 @@ class AgreementClosed(DomainEvent):
     closed_at: datetime
 
 
-PUBLISHED: list[type[DomainEvent]] = [PriceChanged, PriceTypeChanged, RateSet, AgreementAgreed, AgreementClosed]
+class AgreementUpdated(DomainEvent):
+    """An agreement changed (UpdateAgreement): a draft's terms or dates, an agreed one's extension."""
+
+    TOPIC: ClassVar[str] = AGREEMENT_TOPIC
+    TYPE: ClassVar[str] = "crm.pricing.agreement.updated"
+    KEY_FIELD: ClassVar[str] = "agreement_id"
+
+    agreement_id: uuid.UUID
+    name: str
+    kind: str
+    status: str
+    partner_id: uuid.UUID | None
+    segment: str
+    price_type_id: uuid.UUID | None
+    currency: str
+    discount_percent: Decimal
+    valid_from: date
+    valid_to: date | None
+    version: int
+
+
+PUBLISHED: list[type[DomainEvent]] = [
+    PriceChanged,
+    PriceTypeChanged,
+    RateSet,
+    ProductUpdated,
+    AgreementAgreed,
+    AgreementClosed,
+    AgreementUpdated,
+]
 
 
 class PartnerRegistered(DomainEvent):

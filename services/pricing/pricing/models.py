@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Date, Index, Numeric, PrimaryKeyConstraint, String
+from sqlalchemy import Column, Date, Index, Integer, Numeric, PrimaryKeyConstraint, String
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -23,6 +23,11 @@ def _money() -> Column[Decimal]:
     return Column(Numeric(18, 4), nullable=False)
 
 
+def _version() -> Column[int]:
+    """1 when created, +1 on every change: what expected_version is compared with."""
+    return Column(Integer, nullable=False, server_default="1")
+
+
 class ProductRow(PricingTable, table=True):
     __tablename__ = "product"
 
@@ -36,6 +41,7 @@ class ProductRow(PricingTable, table=True):
     cost_currency: str = Field(sa_column=Column(String(3), nullable=False))
     request_id: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    version: int = Field(default=1, sa_column=_version())
 
 
 class PriceTypeRow(PricingTable, table=True):
@@ -106,6 +112,7 @@ class AgreementRow(PricingTable, table=True):
     status: str = Field(sa_column=Column(String(20), nullable=False))
     request_id: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    version: int = Field(default=1, sa_column=_version())
 
 
 class KnownPartner(PricingTable, table=True):

@@ -46,10 +46,14 @@ class ProductInfo:
     vat_rate: Decimal
     cost: Decimal
     cost_currency: str
+    # Written into every quoted line: formatted once, not per call.
+    id_text: str
+    vat_text: str
 
     @classmethod
     def of(cls, row: ProductRow) -> ProductInfo:
-        return cls(row.id, row.sku, row.name, row.vat_rate, row.cost, row.cost_currency)
+        vat_text = format(row.vat_rate.normalize(), "f")
+        return cls(row.id, row.sku, row.name, row.vat_rate, row.cost, row.cost_currency, str(row.id), vat_text)
 
 
 @dataclass
@@ -132,8 +136,9 @@ class PriceTables:
             self._segments.pop(partner_id, None)
 
     def drop_products(self) -> None:
-        self._products.clear()
-        self._skus.clear()
+        # New dicts, not cleared ones: a load in flight fills the old ones, which nobody reads any more.
+        self._products = {}
+        self._skus = {}
 
     def invalidate_from_event(self, event_type: str, key: str) -> None:
         if event_type == "crm.pricing.price.changed":
@@ -142,6 +147,8 @@ class PriceTables:
             self.drop_types()
         elif event_type == "crm.pricing.rate.set":
             self.drop_rates()
+        elif event_type == "crm.pricing.product.updated":
+            self.drop_products()
         elif event_type.startswith("crm.pricing.agreement."):
             self.drop_agreements()
 
@@ -194,17 +201,25 @@ class PriceTables:
     async def products(
         self, ids: list[uuid.UUID], skus: list[str]
     ) -> tuple[dict[uuid.UUID, ProductInfo], dict[str, uuid.UUID]]:
-        missing_ids = [i for i in ids if i not in self._products]
-        missing_skus = [s for s in skus if s not in self._skus]
+        products, known_skus = self._products, self._skus
+        missing_ids = [i for i in ids if i not in products]
+        missing_skus = [s for s in skus if s not in known_skus]
         if missing_ids or missing_skus:
             async with self.db.reading() as session:
-                for row in await ProductRepository(session).many(missing_ids, missing_skus):
-                    self._products[row.id] = ProductInfo.of(row)
-                    self._skus[row.sku] = row.id
-        return self._products, self._skus
+                rows = await ProductRepository(session).many(missing_ids, missing_skus)
+            for row in rows:
+                products[row.id] = ProductInfo.of(row)
+                known_skus[row.sku] = row.id
+        return products, known_skus
 
     async def rate(self, source: str, target: str, on: date) -> tuple[Decimal, date]:
         """The rate in force on a date: the direct pair, or the inverse of the opposite pair."""
+        found = await self.rate_or_none(source, target, on)
+        if found is None:
+            raise missing_rate(source, target, on)
+        return found
+
+    async def rate_or_none(self, source: str, target: str, on: date) -> tuple[Decimal, date] | None:
         if source == target:
             return Decimal(1), on
         key = (source, target, on)
@@ -224,11 +239,6 @@ class PriceTables:
                 found = None
             if generation == self._generation:
                 self._rates[key] = found
-        if found is None:
-            raise FailedPrecondition(
-                f"no exchange rate {source}→{target} on or before {on}: set one with SetExchangeRate",
-                rule="exchange_rate_missing",
-            )
         return found
 
     async def agreement(self, agreement_id: uuid.UUID) -> AgreementRow | None:
@@ -302,6 +312,13 @@ class PriceTables:
                 # Bounds how long a change made by a consumer (a partner merge) can go unseen.
                 self._agreements_expire = time.monotonic() + AGREEMENTS_TTL_SECONDS
         return found
+
+
+def missing_rate(source: str, target: str, on: date) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"no exchange rate {source}→{target} on or before {on}: set one with SetExchangeRate",
+        rule="exchange_rate_missing",
+    )
 
 
 def _in_force(agreement: AgreementRow, on: date) -> bool:

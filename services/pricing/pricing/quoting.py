@@ -8,11 +8,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from crm_platform.errors import FailedPrecondition, InvalidArgument, NotFound
 from pricing.agreements import terms_of
 from pricing.domain import (
+    CENT,
     HUNDRED,
     AgreementStatus,
     AgreementView,
@@ -24,17 +25,16 @@ from pricing.domain import (
     Totals,
     Violation,
     ViolationCode,
-    cents,
     check_document,
     manual_discount_violations,
     price_line,
     totals_of,
 )
 from pricing.models import AgreementRow, PriceTypeRow
-from pricing.price_tables import PriceTable, PriceTables, ProductInfo
+from pricing.price_tables import PriceTable, PriceTables, ProductInfo, missing_rate
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LineRef:
     product_id: uuid.UUID | None
     sku: str
@@ -51,6 +51,8 @@ class Priced:
     lines: list[LineResult]
     totals: Totals
     violations: list[Violation]
+    products: list[ProductInfo]
+    costs_known: bool = True  # False: a cost could not be converted (no exchange rate), so no profitability
 
 
 @dataclass
@@ -111,22 +113,61 @@ async def _products(tables: PriceTables, lines: list[LineRef]) -> list[ProductIn
 
 
 class _Pricer:
-    """Prices of one document: the price table, rates and markup looked up once, not per line."""
+    """Prices of one document: the price table, rates and markup looked up once, not per line.
 
-    def __init__(self, tables: PriceTables, ctx: Context, on: date, table: PriceTable, rate: Decimal) -> None:
-        self.tables, self.ctx, self.on, self.table, self.rate = tables, ctx, on, table, rate
+    A rate that does not exist is None here (``missing`` names the pairs): Quote refuses the
+    call, CheckTerms reports it and checks what it still can."""
+
+    def __init__(
+        self, ctx: Context, on: date, table: PriceTable, rate: Decimal | None, cost_rates: dict[str, Decimal | None]
+    ) -> None:
+        self.ctx, self.on, self.table, self.rate, self.cost_rates = ctx, on, table, rate, cost_rates
         terms = ctx.terms
         self.markup = -terms.discount_percent if terms and terms.discount_percent < 0 else Decimal(0)
         self.no_vat = terms is not None and terms.tax_regime in (TaxRegime.NO_VAT, TaxRegime.EXPORT)
-        self.cost_rates: dict[str, Decimal] = {}
+        self.missing: list[tuple[str, str]] = []
+        if rate is None:
+            self.missing.append((ctx.price_type.currency, ctx.currency))
+        for currency, found in cost_rates.items():
+            if found is None and (currency, ctx.currency) not in self.missing:
+                self.missing.append((currency, ctx.currency))
 
     @classmethod
     async def of(cls, tables: PriceTables, ctx: Context, on: date) -> _Pricer:
         table = await tables.table(ctx.price_type.id)
-        rate, _ = await tables.rate(ctx.price_type.currency, ctx.currency, on)
-        return cls(tables, ctx, on, table, rate)
+        found = await tables.rate_or_none(ctx.price_type.currency, ctx.currency, on)
+        cost_rates: dict[str, Decimal | None] = {}
+        for currency in {p.cost_currency for p in ctx.products}:
+            cost = await tables.rate_or_none(currency, ctx.currency, on)
+            cost_rates[currency] = cost[0] if cost else None
+        return cls(ctx, on, table, found[0] if found else None, cost_rates)
 
-    def agreed_price(self, product: ProductInfo, index: int) -> Decimal:
+    def refuse_missing_rates(self) -> None:
+        if self.missing:
+            source, target = self.missing[0]
+            raise missing_rate(source, target, self.on)
+
+    def missing_rate_violations(self) -> list[Violation]:
+        found = []
+        for source, target in self.missing:
+            if source == self.ctx.price_type.currency:
+                what = f"prices of «{self.ctx.price_type.name}» in {source} cannot be compared with the document's"
+            else:
+                what = f"costs in {source} cannot be converted"
+            found.append(
+                Violation(
+                    ViolationCode.CURRENCY_MISMATCH,
+                    -1,
+                    f"no exchange rate {source}→{target} on or before {self.on}: {what} in {target}",
+                )
+            )
+        return found
+
+    def agreed_price(self, product: ProductInfo, index: int) -> Decimal | None:
+        """The price type's price converted and marked up, in cents; None without a rate."""
+        rate = self.rate
+        if rate is None:
+            return None
         found = self.table.price(product.id, self.on)
         if found is None:
             raise FailedPrecondition(
@@ -134,26 +175,29 @@ class _Pricer:
                 f"«{self.ctx.price_type.name}» on {self.on}",
                 rule="price_missing",
             )
-        price = found[0] * self.rate
+        price = found[0]
+        if rate != ONE:
+            price = price * rate
         if self.markup:
             price = price * (HUNDRED + self.markup) / HUNDRED
-        return cents(price)
+        return price.quantize(CENT, ROUND_HALF_UP)
 
-    async def line(self, product: ProductInfo, ref: LineRef, price: Decimal, discount: Decimal) -> LineInput:
-        rate = self.cost_rates.get(product.cost_currency)
-        if rate is None:
-            rate, _ = await self.tables.rate(product.cost_currency, self.ctx.currency, self.on)
-            self.cost_rates[product.cost_currency] = rate
+    def line(self, product: ProductInfo, ref: LineRef, price: Decimal, discount: Decimal) -> LineInput:
+        rate = self.cost_rates[product.cost_currency]
         return LineInput(
-            product_id=product.id,
-            sku=product.sku,
-            name=product.name,
-            quantity=ref.quantity,
-            price=price,
-            discount_percent=discount,
-            vat_rate=Decimal(0) if self.no_vat else product.vat_rate,
-            unit_cost=product.cost * rate,
+            product.id,
+            product.sku,
+            product.name,
+            ref.quantity,
+            price,
+            discount,
+            ZERO if self.no_vat else product.vat_rate,
+            product.cost * rate if rate is not None else ZERO,
         )
+
+
+ONE = Decimal(1)
+ZERO = Decimal(0)
 
 
 def _status_violations(ctx: Context, on: date) -> list[Violation]:
@@ -197,19 +241,23 @@ async def quote(
         lines=lines,
         include_expired=False,
     )
-    agreement_discount = max(ctx.terms.discount_percent, Decimal(0)) if ctx.terms else Decimal(0)
+    agreement_discount = max(ctx.terms.discount_percent, ZERO) if ctx.terms else ZERO
     pricer = await _Pricer.of(tables, ctx, on)
+    pricer.refuse_missing_rates()
+    includes_vat = ctx.price_type.includes_vat
     results: list[LineResult] = []
     for i, (ref, product) in enumerate(zip(lines, ctx.products, strict=True)):
         price = pricer.agreed_price(product, i)
-        line = await pricer.line(product, ref, price, agreement_discount + ref.discount_percent)
-        results.append(price_line(line, ctx.price_type.includes_vat))
+        assert price is not None
+        results.append(
+            price_line(pricer.line(product, ref, price, agreement_discount + ref.discount_percent), includes_vat)
+        )
     violations = _status_violations(ctx, on)
     if ctx.terms is not None:
         violations += manual_discount_violations(
             [ref.discount_percent for ref in lines], ctx.terms.manual_discount_limit_percent
         )
-    return Priced(ctx.agreement, ctx.price_type, ctx.currency, results, totals_of(results), violations)
+    return Priced(ctx.agreement, ctx.price_type, ctx.currency, results, totals_of(results), violations, ctx.products)
 
 
 async def check_terms(
@@ -232,12 +280,12 @@ async def check_terms(
         include_expired=True,
     )
     pricer = await _Pricer.of(tables, ctx, on)
-    agreed: list[Decimal] = []
+    agreed: list[Decimal | None] = []
     results: list[LineResult] = []
     for i, (ref, product) in enumerate(zip(lines, ctx.products, strict=True)):
         agreed.append(pricer.agreed_price(product, i))
         assert ref.unit_price is not None
-        line = await pricer.line(product, ref, ref.unit_price, ref.discount_percent)
+        line = pricer.line(product, ref, ref.unit_price, ref.discount_percent)
         results.append(price_line(line, ctx.price_type.includes_vat))
     totals = totals_of(results)
     document = DocumentCheck(
@@ -250,4 +298,6 @@ async def check_terms(
         prepayment=prepayment,
         agreement=_view(ctx) if ctx.agreement is not None else None,
     )
-    return Priced(ctx.agreement, ctx.price_type, ctx.currency, results, totals, check_document(document))
+    violations = pricer.missing_rate_violations() + check_document(document)
+    costs_known = all(rate is not None for rate in pricer.cost_rates.values())
+    return Priced(ctx.agreement, ctx.price_type, ctx.currency, results, totals, violations, ctx.products, costs_known)

@@ -38,8 +38,8 @@ class ProductRepository:
         await self.session.flush()
         return product
 
-    async def get(self, product_id: uuid.UUID) -> ProductRow | None:
-        return await self.session.get(ProductRow, product_id)
+    async def get(self, product_id: uuid.UUID, *, lock: bool = False) -> ProductRow | None:
+        return await self.session.get(ProductRow, product_id, with_for_update=lock)
 
     async def by_sku(self, sku: str) -> ProductRow | None:
         return (await self.session.execute(select(ProductRow).where(ProductRow.sku == sku))).scalars().first()

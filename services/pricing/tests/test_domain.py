@@ -158,6 +158,20 @@ def test_document_checks() -> None:
     assert ViolationCode.PREPAYMENT_MISSING not in codes
 
 
+def test_prices_without_a_known_agreed_price_are_not_compared() -> None:
+    doc = DocumentCheck(
+        on=date(2026, 5, 1),
+        currency="MDL",
+        unit_prices=[D("1"), D("90")],
+        discounts=[D("0"), D("4")],
+        agreed_prices=[None, None],  # no exchange rate to the document's currency
+        total=D("91"),
+        prepayment=D("0"),
+        agreement=view(manual_discount_limit_percent=D("3")),
+    )
+    assert [(v.code, v.line_index) for v in check_document(doc)] == [(ViolationCode.DISCOUNT_OVER_LIMIT, 1)]
+
+
 def test_overlapping_validity_is_refused() -> None:
     other = uuid.uuid4()
     refuse_overlap(date(2026, 1, 1), date(2026, 6, 30), [(other, date(2026, 7, 1), None)], "partner")

@@ -364,3 +364,55 @@ async def test_bad_check_terms_requests_are_named(stub: pb_grpc.PricingServiceSt
             await stub.CheckTerms(request, metadata=MANAGER)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert (caught.value.details() or "").startswith(field)
+
+
+async def test_a_currency_without_a_rate_is_a_violation_not_a_failure(stub: pb_grpc.PricingServiceStub) -> None:
+    price_type = await base_type(stub, "Ціна для експорту")
+    item = await product(stub, "Соняшникова олія нерафінована, 1 т", cost="38000")
+    await set_price(stub, price_type, item, "52000", "2026-01-01")
+    deal = await agreement(
+        stub,
+        name="Угода з ТОВ «Дунай-Агро»",
+        kind=pb.AGREEMENT_KIND_INDIVIDUAL,
+        partner_id=str(uuid.uuid4()),
+        valid_from="2026-01-01",
+        terms=terms(
+            price_type_id=price_type.id, currency="UAH", manual_discount_limit_percent="2", prepayment_percent="100"
+        ),
+    )
+    await stub.AgreeAgreement(pb.AgreementTransitionRequest(id=deal.id), metadata=MANAGER)
+    currency = "MDL"  # no rate MDL/UAH is ever set in these tests
+    checked = await stub.CheckTerms(
+        pb.CheckTermsRequest(
+            agreement_id=deal.id,
+            currency=currency,
+            on="2026-04-10",
+            lines=[
+                pb.DocumentLine(product_id=item.id, quantity="2", unit_price="1.00", discount_percent="0"),
+                pb.DocumentLine(product_id=item.id, quantity="1", unit_price="2400", discount_percent="5"),
+            ],
+        ),
+        metadata=MANAGER,
+    )
+    assert not checked.ok
+    found = {(v.code, v.line_index) for v in checked.violations}
+    assert found == {
+        (pb.VIOLATION_CODE_CURRENCY_MISMATCH, -1),  # no rate (and not the agreement's currency either)
+        (pb.VIOLATION_CODE_DISCOUNT_OVER_LIMIT, 1),
+        (pb.VIOLATION_CODE_PREPAYMENT_MISSING, -1),
+    }  # prices are not compared: 1.00 MDL cannot be said to be below 52000 UAH without a rate
+    missing = [v.message for v in checked.violations if "exchange rate" in v.message]
+    assert len(missing) == 1
+    assert all(part in missing[0] for part in ("UAH", currency, "2026-04-10"))
+    assert checked.total == common_pb2.Money(amount="2282.00", currency=currency)
+    assert not checked.HasField("profitability")  # the cost in UAH cannot be converted either
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:  # a quote cannot be priced without the rate
+        await stub.Quote(
+            pb.QuoteRequest(
+                agreement_id=deal.id, currency=currency, lines=[pb.QuoteLine(product_id=item.id, quantity="1")]
+            ),
+            metadata=MANAGER,
+        )
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "no exchange rate UAH→MDL" in (caught.value.details() or "")
