@@ -20,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import grpc
@@ -37,6 +38,7 @@ FILE_BYTES = 32 * 1024 * 1024
 CHUNK = 256 * 1024
 FILE_ROUNDS = 5
 S3_ROUNDS = 3
+S3_PART_BYTES = 8 * 1024 * 1024  # the service's default part size
 S3_REGION = "eu-central-1"
 S3_KEYS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench-secret"}
 REPORT_REPEAT = 5
@@ -300,6 +302,16 @@ def s3_server(port: int, log_path: Path) -> subprocess.Popen[bytes]:
         )
 
 
+async def multipart_put(s3: Any, bucket: str, key: str, data: bytes) -> None:
+    upload = (await s3.create_multipart_upload(Bucket=bucket, Key=key))["UploadId"]
+    parts = []
+    for number, offset in enumerate(range(0, len(data), S3_PART_BYTES), start=1):
+        body = data[offset : offset + S3_PART_BYTES]
+        sent = await s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=body)
+        parts.append({"ETag": sent["ETag"], "PartNumber": number})
+    await s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts})
+
+
 async def s3_files(database: str) -> None:
     """The same file through claims started with CRM_CLAIMS_STORAGE=s3 against an S3-compatible
     server (moto's, in a process of its own), beside PUT and GET of the same bytes straight to it."""
@@ -345,11 +357,14 @@ async def s3_files(database: str) -> None:
             async with grpc.aio.insecure_channel(process.address) as channel:
                 uploads, downloads = await over_grpc(pb_grpc.ClaimsServiceStub(channel), data, S3_ROUNDS)
 
-            puts, gets = [], []
+            puts, multiparts, gets = [], [], []
             for _ in range(S3_ROUNDS):
                 started = time.perf_counter()
                 await s3.put_object(Bucket=bucket, Key="straight/object.bin", Body=data)
                 puts.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await multipart_put(s3, bucket, "straight/parts.bin", data)
+                multiparts.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 digest = hashlib.sha256()
                 got = await s3.get_object(Bucket=bucket, Key="straight/object.bin")
@@ -368,5 +383,6 @@ async def s3_files(database: str) -> None:
     print(f"S3 storage (moto's server on this machine): file of {mb} MB, {S3_ROUNDS} rounds each:")
     print(f"  upload over gRPC (8 MB multipart parts):       {rate(uploads)}")
     print(f"  PUT straight to the S3 server (one request):   {rate(puts)}")
+    print(f"  multipart straight to it (the same 8 MB parts): {rate(multiparts)}")
     print(f"  download over gRPC (verified, then streamed):  {rate(downloads)}")
     print(f"  GET straight from the S3 server (with SHA-256): {rate(gets)}")

@@ -101,22 +101,28 @@ class S3Storage:
 
     async def put(self, key: str, chunks: AsyncIterator[bytes]) -> None:
         name = self._key(key)
-        part_bytes = self.location.part_bytes
         buffer = bytearray()
         upload_id: str | None = None
         parts: list[dict[str, Any]] = []
+        sending: asyncio.Task[dict[str, Any]] | None = None
         try:
             async for chunk in chunks:
                 buffer += chunk
-                if len(buffer) >= part_bytes:
+                if len(buffer) >= self.location.part_bytes:
                     if upload_id is None:
                         upload_id = await self._start_multipart(name)
-                    parts.append(await self._upload_part(name, upload_id, len(parts) + 1, bytes(buffer)))
+                    if sending is not None:
+                        parts.append(await sending)
+                    # A part goes up while the next one comes in: at most two parts in memory.
+                    part = self._upload_part(name, upload_id, len(parts) + 1, bytes(buffer))
+                    sending = asyncio.create_task(part)
                     buffer.clear()
             if upload_id is None:
                 await self._call(self._client.put_object, Bucket=self.location.bucket, Key=name, Body=bytes(buffer))
                 return
-            if buffer or not parts:
+            if sending is not None:
+                parts.append(await sending)
+            if buffer:
                 parts.append(await self._upload_part(name, upload_id, len(parts) + 1, bytes(buffer)))
             await self._call(
                 self._client.complete_multipart_upload,
@@ -126,6 +132,9 @@ class S3Storage:
                 MultipartUpload={"Parts": parts},
             )
         except BaseException:
+            if sending is not None:
+                sending.cancel()
+                await asyncio.gather(sending, return_exceptions=True)
             if upload_id is not None:
                 await asyncio.shield(self._abort(name, upload_id))
             raise
