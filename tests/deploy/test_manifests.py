@@ -507,8 +507,10 @@ def test_base(kustomize: Path) -> None:
         assert hpa["spec"]["minReplicas"] == 2, name
     for name, budget in of_kind(docs, "PodDisruptionBudget").items():
         assert budget["spec"]["minAvailable"] == 1, name
-    (config,) = of_kind(docs, "ConfigMap")
-    assert config.startswith("crm-platform-config")
+    assert sorted(name.rsplit("-", 1)[0] for name in of_kind(docs, "ConfigMap")) == [
+        "claims-storage",
+        "crm-platform-config",
+    ]
     assert not of_kind(docs, "NetworkPolicy")
 
 
@@ -520,8 +522,9 @@ def test_dev_overlay(kustomize: Path) -> None:
             assert container["image"] == f"crm-platform/{name}:dev", name
     for name, hpa in of_kind(docs, "HorizontalPodAutoscaler").items():
         assert hpa["spec"]["minReplicas"] == 1, name
-    (config,) = of_kind(docs, "ConfigMap").values()
+    (config,) = (c for n, c in of_kind(docs, "ConfigMap").items() if n.startswith("crm-platform-config"))
     assert config["data"]["CRM_LOG_LEVEL"] == "DEBUG"
+    assert claims_storage(docs)["CRM_CLAIMS_S3_ENDPOINT_URL"] == "http://minio:9000"
     assert set(of_kind(docs, "NetworkPolicy")) == {
         "default-deny-ingress",
         "allow-grpc",
@@ -545,6 +548,30 @@ def test_production_overlay_pins_images_and_raises_limits(kustomize: Path) -> No
         base_limits = server(base[name])["resources"]["limits"]
         for resource in ("cpu", "memory"):
             assert quantity(limits[resource]) > quantity(base_limits[resource]), f"{name} {resource}"
+
+
+def claims_storage(docs: tuple[Doc, ...]) -> dict[str, str]:
+    """What claims' server is told about its file storage, each value resolved from its ConfigMap."""
+    configmaps = of_kind(docs, "ConfigMap")
+    resolved = {}
+    for name, variable in env(server(of_kind(docs, "Deployment")["claims"])).items():
+        if ref := variable.get("valueFrom", {}).get("configMapKeyRef"):
+            assert ref["name"] in configmaps, f"{name}: no ConfigMap {ref['name']}"
+            resolved[name] = configmaps[ref["name"]]["data"][ref["key"]]
+    return resolved
+
+
+def test_claims_keep_files_in_a_bucket_not_on_the_pods_filesystem(docs: tuple[Doc, ...]) -> None:
+    storage = claims_storage(docs)
+    assert storage["CRM_CLAIMS_STORAGE"] == "s3"
+    assert storage["CRM_CLAIMS_S3_BUCKET"]
+    keys = env(server(of_kind(docs, "Deployment")["claims"]))
+    for variable in ("CRM_CLAIMS_S3_ACCESS_KEY_ID", "CRM_CLAIMS_S3_SECRET_ACCESS_KEY"):
+        ref = keys[variable]["valueFrom"]["secretKeyRef"]
+        assert (ref["name"], ref["optional"]) == ("claims-s3", True), "IRSA works without the Secret"
+    for name, deployment in of_kind(docs, "Deployment").items():
+        if name != "claims":
+            assert not [v for v in env(server(deployment)) if v.startswith("CRM_CLAIMS_")], name
 
 
 def test_production_ships_no_placeholder_secret(kustomize: Path) -> None:
