@@ -17,6 +17,8 @@ from decimal import Decimal
 
 import asyncpg
 import grpc
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from crm.pricing.v1 import pricing_pb2 as pb
 from crm.pricing.v1 import pricing_pb2_grpc as pb_grpc
 
@@ -24,7 +26,7 @@ from bench.common import echo_baseline, run_load
 from crm_platform.db import Database
 from crm_platform.localrun import ServiceProcess
 from crm_platform.migrations import upgrade
-from crm_platform.testing import ADMIN_DSN, STATE, auth, db_url, free_port
+from crm_platform.testing import ADMIN_DSN, KAFKA, STATE, auth, db_url, free_port
 from pricing.app import SPEC
 from pricing.price_types import recalculate
 
@@ -139,7 +141,41 @@ async def recalculation(name: str, base_id: uuid.UUID, type_ids: list[uuid.UUID]
     )
 
 
+async def start_at_the_end(group: str, topics: list[str]) -> int:
+    """Commits the new consumer group's offsets at the ends of the topics it reads.
+
+    A fresh group would otherwise replay every partner event other runs left on the shared
+    broker while Quote is measured; a deployed replica joins its group where it left off.
+    Returns how many events were skipped."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        if not t.get("error_code")
+        for p in t["partitions"]
+    ]
+    if not partitions:
+        return 0
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        await consumer.commit({p: ends[p] for p in partitions})
+    finally:
+        await consumer.stop()
+    return sum(ends[p] - starts[p] for p in partitions)
+
+
 async def quote_throughput(name: str, product_ids: list[uuid.UUID]) -> None:
+    skipped = await start_at_the_end(name, SPEC.consumer.topics if SPEC.consumer else [])
+    print(f"consumer group starts at the end of its topics ({skipped:,} earlier events not replayed)")
     process = ServiceProcess(
         name="pricing",
         grpc_port=free_port(),

@@ -253,12 +253,24 @@ _PERCENTS: dict[str, Decimal] = {}
 
 
 def _memo(memo: dict[str, T], text: str, parse: Callable[[str, str], T], field: str) -> T:
-    found = memo.get(text)
+    found = parse(text, field)
+    if len(memo) >= MAX_MEMO:
+        memo.clear()
+    memo[text] = found
+    return found
+
+
+_PERCENT_TEXTS: dict[Decimal, str] = {}
+
+
+def _percent_text(value: Decimal) -> str:
+    """2.50 → "2.5": a line's discount percent as Quote writes it (a handful of distinct values)."""
+    found = _PERCENT_TEXTS.get(value)
     if found is None:
-        found = parse(text, field)
-        if len(memo) >= MAX_MEMO:
-            memo.clear()
-        memo[text] = found
+        found = _plain(value.normalize()) if value else "0"
+        if len(_PERCENT_TEXTS) >= MAX_MEMO:
+            _PERCENT_TEXTS.clear()
+        _PERCENT_TEXTS[value] = found
     return found
 
 
@@ -270,21 +282,22 @@ def _line_refs(lines: Sequence[pb.QuoteLine] | Sequence[pb.DocumentLine], discou
         raise InvalidArgument.single("lines", f"at most {MAX_LINES} lines")
     refs = []
     zero = Decimal(0)
+    ids, quantities, percents = _IDS, _QUANTITIES, _PERCENTS
     for i, line in enumerate(lines):
-        if line.product_id:
-            product_id: uuid.UUID | None = _memo(_IDS, line.product_id, parse_id, f"lines[{i}].product_id")
+        text = line.product_id
+        if text:
+            product_id = ids.get(text) or _memo(ids, text, parse_id, f"lines[{i}].product_id")
             sku = ""
         else:
             product_id, sku = _product_ref("", line.sku, f"lines[{i}]")
-        percent = getattr(line, discount)
-        refs.append(
-            quoting.LineRef(
-                product_id,
-                sku,
-                _memo(_QUANTITIES, line.quantity, parse_quantity, f"lines[{i}].quantity"),
-                _memo(_PERCENTS, percent, parse_percent, f"lines[{i}].{discount}") if percent.strip() else zero,
-            )
-        )
+        text = line.quantity
+        quantity = quantities.get(text) or _memo(quantities, text, parse_quantity, f"lines[{i}].quantity")
+        text = getattr(line, discount)
+        if not text.strip():
+            percent = zero
+        elif (percent := percents.get(text)) is None:  # a percent may be zero: not `or`
+            percent = _memo(percents, text, parse_percent, f"lines[{i}].{discount}")
+        refs.append(quoting.LineRef(product_id, sku, quantity, percent))
     return refs
 
 
@@ -560,7 +573,7 @@ class PricingApi(pb_grpc.PricingServiceServicer):
                 sku=product.sku,
                 name=product.name,
                 quantity=_plain(line.quantity),
-                discount_percent=_plain(line.discount_percent.normalize()) if line.discount_percent else "0",
+                discount_percent=_percent_text(line.discount_percent),
                 vat_rate=product.vat_text if line.vat_rate else "0",
             )
             for field, value in (

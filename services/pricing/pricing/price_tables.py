@@ -90,6 +90,7 @@ class PriceTables:
         self.redis = redis_cache
         self._tables: dict[uuid.UUID, PriceTable] = {}
         self._types: dict[uuid.UUID, PriceTypeRow] | None = None
+        self._default: tuple[dict[uuid.UUID, PriceTypeRow], PriceTypeRow | None] | None = None
         self._products: dict[uuid.UUID, ProductInfo] = {}
         self._skus: dict[str, uuid.UUID] = {}
         self._rates: dict[tuple[str, str, date], tuple[Decimal, date] | None] = {}
@@ -168,7 +169,11 @@ class PriceTables:
         return (await self.types()).get(type_id)
 
     async def default_type(self) -> PriceTypeRow | None:
-        return next((t for t in (await self.types()).values() if t.is_default), None)
+        types = await self.types()
+        cached = self._default
+        if cached is None or cached[0] is not types:  # computed once per load of the types
+            cached = self._default = (types, next((t for t in types.values() if t.is_default), None))
+        return cached[1]
 
     async def table(self, type_id: uuid.UUID) -> PriceTable:
         found = self._tables.get(type_id)
