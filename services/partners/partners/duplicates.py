@@ -14,9 +14,9 @@ from partners.matching import (
     REASON_SCORES,
     Candidate,
     Reason,
-    name_blocks,
     name_key,
     name_score,
+    probe_blocks,
     rank,
 )
 from partners.repository import DuplicateRepository, NamedId, StoredPartner
@@ -71,7 +71,7 @@ async def find_candidates(
     for hit in await repo.by_contacts(ContactKind.EMAIL, list(probe.emails)):
         note(hit, Reason.EMAIL, REASON_SCORES[Reason.EMAIL])
     key = name_key(probe.name)
-    for name_hit in await repo.by_name(key, name_blocks(key)):
+    for name_hit in await repo.by_name(key, probe_blocks(key)):
         score = name_score(key, name_hit.name_key)
         if score >= NAME_THRESHOLD:
             note(NamedId(name_hit.id, name_hit.name), Reason.NAME, score)

@@ -57,23 +57,61 @@ WORD_MATCH = 0.75  # two words are the same word written differently (one or two
 def name_key(name: str) -> str:
     """'ТОВ «Зоря-Агро»' → 'zoria agro'; the same key for 'Zorya Agro LLC' and 'ООО Заря Агро'."""
     words = latin_words(name)
-    kept = [w for w in words if w not in _LATIN_LEGAL_FORMS] or words
+    kept = [w for w in words if w not in _LATIN_LEGAL_FORMS] or words[-1:]  # "ТОВ «ПАТ»" is "pat"
     return " ".join(_squash(w) for w in kept)
 
 
+def _deletions(word: str) -> list[str]:
+    return [word[:i] + word[i + 1 :] for i in range(len(word))]
+
+
 def name_blocks(key: str) -> list[str]:
-    """What candidate retrieval matches exactly: every word of the key and every form of it
-    with one letter dropped, so a name with one typo in a word still shares a block with the
-    right one (substitution, insertion, deletion and transposition all meet this way)."""
+    """What candidate retrieval matches exactly (stored with each partner): every word of the
+    key, and every form of it with one letter dropped, marked "~". A probe looks up a word's
+    whole one-typo neighbourhood (probe_blocks), so a name with one typo in a word still
+    shares a block with the right one: substitution and transposition meet on a "~" form,
+    a letter missing in the probe on its word against the stored "~" form, a letter too
+    many on one of its shortened forms against the stored word."""
     words = key.split()
     long_words = [w for w in words if len(w) >= 3] or words
     blocks: dict[str, None] = {}
     for word in long_words:
         blocks[word] = None
         if len(word) >= 4:
-            for i in range(len(word)):
-                blocks[word[:i] + word[i + 1 :]] = None
+            for shorter in _deletions(word):
+                blocks["~" + shorter] = None
     return list(blocks)
+
+
+def _probe_word(word: str, *, alone: bool) -> list[str]:
+    """The blocks a word of a probe is looked up by. For a one-word name (alone) only the
+    typos that can still reach NAME_THRESHOLD are looked for: a word's ratio after one
+    substitution is 1 - 1/n (at least 0.86 from 8 letters), after a deletion 2m/(2m+1)
+    (from 4 letters of the shorter word); the other forms only widen the scan."""
+    n = len(word)
+    blocks: dict[str, None] = {word: None}
+    if n >= 3 and (not alone or n >= 4):
+        blocks["~" + word] = None  # the stored word has one letter more
+    if n >= 4:
+        for shorter in _deletions(word):
+            if not alone or len(shorter) >= 4:
+                blocks[shorter] = None  # the stored word has one letter less
+            if not alone or n >= 8:
+                blocks["~" + shorter] = None  # one letter differs, or two are swapped
+    return list(blocks)
+
+
+MAX_PROBE_WORDS = 5
+
+
+def probe_blocks(key: str) -> list[list[str]]:
+    """Blocks to look a key up by, grouped by word (the word itself first), the longest words
+    first (at most MAX_PROBE_WORDS); see DuplicateRepository.by_name for how they are used."""
+    words = key.split()
+    long_words = [w for w in words if len(w) >= 3] or words
+    distinct = list(dict.fromkeys(sorted(long_words, key=len, reverse=True)))[:MAX_PROBE_WORDS]
+    alone = len(words) == 1
+    return [_probe_word(w, alone=alone) if len(w) >= 3 else [w] for w in distinct]
 
 
 def latin_words(name: str) -> list[str]:

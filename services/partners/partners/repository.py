@@ -653,16 +653,34 @@ class DuplicateRepository:
         )
         return [NamedId(r.id, r.name) for r in (await self.session.execute(query)).all()]
 
-    async def by_name(self, key: str, blocks: list[str], *, limit: int = 20) -> list[NameHit]:
-        """Stored names sharing a block (a word, or a word less one letter) with the key,
-        nearest by trigram similarity first; the GIN index on name_blocks answers."""
-        if not blocks:
+    async def by_name(self, key: str, groups: list[list[str]], *, limit: int = 20) -> list[NameHit]:
+        """Stored names nearest to the key by trigram similarity, among those that contain one
+        of the key's words as it is, or share blocks (a word's one-typo forms) with two of its
+        words; with the blocks of its one word for a one-word key. A name of several words
+        reaches the match threshold only when most of its letters match, so one misspelt word
+        is found through the others as they are, and names sharing a single typo form of a
+        single word (very many) are never read: the GIN index intersects the words' postings."""
+        if not groups:
             return []
+        params: dict[str, object] = {"key": key, "limit": limit}
+        for i, group in enumerate(groups):
+            params[f"g{i}"] = group
+        if len(groups) == 1:
+            where = "name_blocks && :g0"
+        else:
+            params["exact"] = [group[0] for group in groups]
+            pairs = [
+                f"(name_blocks && :g{i} AND name_blocks && :g{j})"
+                for i in range(len(groups))
+                for j in range(i + 1, len(groups))
+            ]
+            where = " OR ".join(["name_blocks && :exact", *pairs])
+        arrays = [bindparam(name, type_=ARRAY(Text)) for name in params if name not in ("key", "limit")]
         query = text(
-            "SELECT id, name, name_key FROM partner WHERE name_blocks && :blocks "
+            f"SELECT id, name, name_key FROM partner WHERE {where} "
             "ORDER BY similarity(name_key, :key) DESC LIMIT :limit"
-        ).bindparams(bindparam("blocks", type_=ARRAY(Text)))
-        rows = await self.session.execute(query, {"key": key, "blocks": blocks, "limit": limit})
+        ).bindparams(*arrays)
+        rows = await self.session.execute(query, params)
         return [NameHit(r.id, r.name, r.name_key) for r in rows.all()]
 
 

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from crm_platform.errors import InvalidArgument
 from partners.classification import SalesHistory, Stage, abc_classes, stage_of, window_months, xyz_class
 from partners.legal import BankAccountData, LegalForm, validate_counterparty
-from partners.matching import NAME_THRESHOLD, Candidate, name_key, name_score
+from partners.matching import NAME_THRESHOLD, Candidate, name_blocks, name_key, name_score, probe_blocks
 
 
 @pytest.mark.parametrize(
@@ -123,3 +123,37 @@ def test_stage_follows_orders_and_silence() -> None:
 def test_window_is_twelve_calendar_months_ending_now() -> None:
     months = window_months(datetime(2026, 2, 10, tzinfo=UTC).date())
     assert (months[0].isoformat(), months[-1].isoformat(), len(months)) == ("2025-03-01", "2026-02-01", 12)
+
+
+_LETTERS = "abcdefghiklmnoprstuvz"
+
+
+def _one_edit(word: str, data: st.DataObject) -> str:
+    pos = data.draw(st.integers(0, len(word) - 1))
+    kind = data.draw(st.sampled_from(["drop", "insert", "replace", "swap"]))
+    letter = data.draw(st.sampled_from(_LETTERS))
+    if kind == "drop":
+        return word[:pos] + word[pos + 1 :]
+    if kind == "insert":
+        return word[:pos] + letter + word[pos:]
+    if kind == "replace":
+        return word[:pos] + letter + word[pos + 1 :]
+    return word[: pos - 1] + word[pos] + word[pos - 1] + word[pos + 1 :] if pos else word
+
+
+@given(st.text(_LETTERS, min_size=4, max_size=12), st.text(_LETTERS, min_size=4, max_size=12), st.data())
+def test_a_word_with_one_typo_shares_a_block_with_the_stored_word(word: str, other: str, data: st.DataObject) -> None:
+    typo = _one_edit(word, data)
+    stored = set(name_blocks(f"{word} {other}"))
+    groups = probe_blocks(f"{typo} {other}")
+    # Through the other word as it is, and through the misspelt word's own forms.
+    assert any(other == g[0] for g in groups)
+    assert any(set(g) & stored for g in groups if g[0] == typo)
+
+
+@given(st.text(_LETTERS, min_size=3, max_size=14), st.data())
+def test_a_one_word_name_close_enough_to_match_is_retrieved(word: str, data: st.DataObject) -> None:
+    typo = _one_edit(word, data)
+    assume(len(typo) >= 3 and name_score(typo, word) >= NAME_THRESHOLD)
+    (group,) = probe_blocks(typo)
+    assert set(group) & set(name_blocks(word))
