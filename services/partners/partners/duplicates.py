@@ -64,12 +64,8 @@ async def find_candidates(
             return
         found.setdefault(hit.id, Candidate(hit.id, hit.name)).add(reason, score)
 
-    for hit in await repo.by_tax_ids(list(probe.tax_ids)):
-        note(hit, Reason.TAX_ID, REASON_SCORES[Reason.TAX_ID])
-    for hit in await repo.by_contacts(ContactKind.PHONE, list(probe.phones)):
-        note(hit, Reason.PHONE, REASON_SCORES[Reason.PHONE])
-    for hit in await repo.by_contacts(ContactKind.EMAIL, list(probe.emails)):
-        note(hit, Reason.EMAIL, REASON_SCORES[Reason.EMAIL])
+    for reason, hit in await repo.exact(list(probe.tax_ids), list(probe.phones), list(probe.emails)):
+        note(hit, reason, REASON_SCORES[reason])
     key = name_key(probe.name)
     for name_hit in await repo.by_name(key, probe_blocks(key)):
         score = name_score(key, name_hit.name_key)

@@ -629,29 +629,28 @@ class DuplicateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def by_tax_ids(self, tax_ids: list[str]) -> list[NamedId]:
-        if not tax_ids:
+    async def exact(self, tax_ids: list[str], phones: list[str], emails: list[str]) -> list[tuple[str, NamedId]]:
+        """Partners sharing a tax id, a phone or an e-mail, as (reason, partner) in one round trip."""
+        parts, params = [], {}
+        if tax_ids:
+            parts.append(
+                "(SELECT DISTINCT 'tax_id' AS reason, p.id, p.name FROM counterparty c "
+                "JOIN partner p ON p.id = c.partner_id WHERE c.tax_id = ANY(:tax_ids) LIMIT 50)"
+            )
+            params["tax_ids"] = tax_ids
+        for reason, values in (("phone", phones), ("email", emails)):
+            if values:
+                parts.append(
+                    f"(SELECT DISTINCT '{reason}' AS reason, p.id, p.name FROM partner_contact pc "
+                    f"JOIN partner p ON p.id = pc.partner_id WHERE pc.kind = '{reason}' "
+                    f"AND lower(pc.value) = ANY(:{reason}s) LIMIT 50)"
+                )
+                params[f"{reason}s"] = [v.lower() for v in values]
+        if not parts:
             return []
-        query = (
-            select(PartnerRow.id, PartnerRow.name)
-            .join(CounterpartyRow, CounterpartyRow.partner_id == PartnerRow.id)  # type: ignore[arg-type]
-            .where(CounterpartyRow.tax_id.in_(tax_ids))  # type: ignore[attr-defined]
-            .distinct()
-            .limit(50)
-        )
-        return [NamedId(r.id, r.name) for r in (await self.session.execute(query)).all()]
-
-    async def by_contacts(self, kind: ContactKind, values: list[str]) -> list[NamedId]:
-        if not values:
-            return []
-        query = (
-            select(PartnerRow.id, PartnerRow.name)
-            .join(ContactRow, ContactRow.partner_id == PartnerRow.id)  # type: ignore[arg-type]
-            .where(ContactRow.kind == kind.value, func.lower(ContactRow.value).in_([v.lower() for v in values]))
-            .distinct()
-            .limit(50)
-        )
-        return [NamedId(r.id, r.name) for r in (await self.session.execute(query)).all()]
+        query = text(" UNION ALL ".join(parts)).bindparams(*(bindparam(name, type_=ARRAY(Text)) for name in params))
+        rows = await self.session.execute(query, params)
+        return [(r.reason, NamedId(r.id, r.name)) for r in rows.all()]
 
     async def by_name(self, key: str, groups: list[list[str]], *, limit: int = 20) -> list[NameHit]:
         """Stored names nearest to the key by trigram similarity, among those that contain one
