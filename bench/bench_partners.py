@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import grpc
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from crm.partners.v1 import partners_pb2 as pb
 from crm.partners.v1 import partners_pb2_grpc as pb_grpc
 from stdnum.ua import edrpou
@@ -395,19 +396,24 @@ async def start_at_the_head(group_id: str) -> int:
     """Commits the end offsets of the topics partners consumes for a new consumer group, so
     the measured process serves GetPartner in a steady state instead of replaying the shared
     broker's whole history (other services' orders and prices) while it is measured."""
+    assert SPEC.consumer is not None
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(SPEC.consumer.topics)
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], p["partition"])
+        for topic in described
+        if not topic.get("error_code")
+        for p in topic["partitions"]
+    ]
+    if not partitions:
+        return 0
     consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group_id, enable_auto_commit=False)
     await consumer.start()
     try:
-        existing = await consumer.topics()
-        assert SPEC.consumer is not None
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in SPEC.consumer.topics
-            if topic in existing
-            for p in consumer.partitions_for_topic(topic) or ()
-        ]
-        if not partitions:
-            return 0
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.commit(dict(ends))
