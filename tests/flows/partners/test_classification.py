@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+import string
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -22,25 +24,29 @@ MANAGER = auth("manager")
 TOPIC = "crm.deals.order.v1"
 
 
-async def publish(producer: AIOKafkaProducer, event_type: str, data: dict[str, object]) -> None:
+async def publish(
+    producer: AIOKafkaProducer, event_type: str, data: dict[str, object], *, topic: str = TOPIC, key: str = "order_id"
+) -> None:
     headers = {
         "ce_specversion": "1.0",
         "ce_id": str(uuid.uuid4()),
-        "ce_source": "crm/deals",
+        "ce_source": "crm/deals" if topic == TOPIC else "crm/pricing",
         "ce_type": event_type,
-        "ce_subject": str(data["order_id"]),
+        "ce_subject": str(data[key]),
         "ce_time": datetime.now(UTC).isoformat(),
         "content-type": "application/json",
     }
     await producer.send_and_wait(
-        TOPIC,
+        topic,
         json.dumps(data).encode(),
-        key=str(data["order_id"]).encode(),
+        key=str(data[key]).encode(),
         headers=[(k, v.encode()) for k, v in headers.items()],
     )
 
 
-async def order(producer: AIOKafkaProducer, partner_id: str, amount: str, at: datetime, *, paid: bool) -> None:
+async def order(
+    producer: AIOKafkaProducer, partner_id: str, amount: str, at: datetime, *, paid: bool, currency: str = "UAH"
+) -> None:
     order_id = str(uuid.uuid4())
     placed = {
         "order_id": order_id,
@@ -49,7 +55,7 @@ async def order(producer: AIOKafkaProducer, partner_id: str, amount: str, at: da
         "manager_id": "olena.kovalenko",
         "shop_id": None,
         "amount": amount,
-        "currency": "UAH",
+        "currency": currency,
         "placed_at": at.isoformat(),
         "some_future_field": {"ignored": True},
     }
@@ -61,7 +67,7 @@ async def order(producer: AIOKafkaProducer, partner_id: str, amount: str, at: da
             "invoice_id": None,
             "partner_id": partner_id,
             "amount": amount,
-            "currency": "UAH",
+            "currency": currency,
             "received_at": (at + timedelta(days=3)).isoformat(),
         }
         await publish(producer, "crm.deals.payment.received", payment)
@@ -139,3 +145,29 @@ async def test_classification_calls(stub: pb_grpc.PartnersServiceStub) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as denied:
         await stub.ClassifyPartners(pb.ClassifyPartnersRequest(), metadata=MANAGER)
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_revenue_in_another_currency_is_compared_after_conversion_at_pricings_rate(
+    stub: pb_grpc.PartnersServiceStub, kafka_producer: AIOKafkaProducer
+) -> None:
+    currency = "Q" + "".join(random.choices(string.ascii_uppercase + string.digits, k=2))  # fresh every run
+    now = datetime.now(UTC)
+    partner = await register(stub, f"Kowalski Trade {uuid.uuid4().hex[:4]} Sp. z o.o.")
+    hryvnia_customer = await register(stub, f"ТОВ «Гривня Опт {uuid.uuid4().hex[:4]}»")
+    await order(kafka_producer, hryvnia_customer, "1000000.00", now - timedelta(days=2), paid=True)
+    await order(kafka_producer, partner, "1000.00", now - timedelta(days=1), paid=True, currency=currency)
+    # With no rate it is compared only with revenue in its own currency: the whole of it, an A.
+    alone = await classified(stub, partner, "A")
+    assert alone.abc == "A"
+
+    # pricing publishes a rate: 1000 units are worth 1 UAH, next to 1,000,000 UAH of another customer: a C.
+    rate = {
+        "pair": f"{currency}/UAH",
+        "from_currency": currency,
+        "to_currency": "UAH",
+        "rate": "0.001",
+        "on": (now - timedelta(days=400)).date().isoformat(),
+    }
+    await publish(kafka_producer, "crm.pricing.rate.set", rate, topic="crm.pricing.price.v1", key="pair")
+    converted = await classified(stub, partner, "C")
+    assert converted.abc == "C"
