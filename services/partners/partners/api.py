@@ -149,6 +149,8 @@ class PartnersApi(pb_grpc.PartnersServiceServicer):
             short_name=record.short_name,
             tax_id=record.tax_id,
             kpp=record.kpp,
+            # The register's phones are the legal entity's own: ready to keep as its contacts.
+            contacts=[pb.ContactInfo(kind=pb.CONTACT_KIND_PHONE, value=p, label="register") for p in record.phones],
         )
         if record.legal_address:
             draft.legal_address.CopyFrom(common_pb2.Address(**record.legal_address))

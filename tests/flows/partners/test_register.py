@@ -26,6 +26,7 @@ async def test_autofill_then_register_flags_a_liquidated_counterparty(stub: pb_g
     assert active.counterparty.short_name == "ТОВ «АГРОХОЛДИНГ ЗОРЯ»"
     assert active.counterparty.legal_address.postal_code == "08130"
     assert list(active.phones) == ["+380442351780"]
+    assert [(c.kind, c.value) for c in active.counterparty.contacts] == [(pb.CONTACT_KIND_PHONE, "+380442351780")]
 
     liquidated = await stub.LookupRegister(pb.LookupRegisterRequest(country="UA", tax_id="21987654"), metadata=MANAGER)
     assert liquidated.status == pb.REGISTER_STATUS_LIQUIDATED
@@ -39,6 +40,7 @@ async def test_autofill_then_register_flags_a_liquidated_counterparty(stub: pb_g
         metadata=MANAGER,
     )
     assert registered.partner.counterparties[0].register_status == pb.REGISTER_STATUS_LIQUIDATED
+    assert [c.value for c in registered.partner.counterparties[0].contacts] == list(liquidated.phones)
 
     russian = await stub.LookupRegister(pb.LookupRegisterRequest(country="ru", tax_id="7812345675"), metadata=MANAGER)
     assert (russian.counterparty.kpp, russian.counterparty.legal_form) == ("781201001", pb.LEGAL_FORM_LEGAL_ENTITY)
