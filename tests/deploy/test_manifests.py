@@ -45,18 +45,21 @@ NAMESPACE = "crm"
 PART_OF = {"app.kubernetes.io/part-of": "crm-platform"}
 GRPC_PORT = 50051
 HTTP_PORT = 8080
-TOPICS = (
-    "crm.partners.partner.v1",
-    "crm.partners.lead.v1",
-    "crm.deals.deal.v1",
-    "crm.deals.order.v1",
-    "crm.interactions.interaction.v1",
-    "crm.interactions.task.v1",
-    "crm.claims.claim.v1",
-    "crm.pricing.price.v1",
-    "crm.pricing.agreement.v1",
-    "crm.notifications.message.v1",
-)
+
+
+def published_topics() -> tuple[str, ...]:
+    """Every topic a service publishes to, from the AsyncAPI documents generated from the code."""
+    topics = set()
+    for document in sorted(REPO.glob("services/*/asyncapi.yaml")):
+        spec = yaml.safe_load(document.read_text())
+        for operation in spec["operations"].values():
+            if operation["action"] == "send":
+                channel = spec["channels"][operation["channel"]["$ref"].rsplit("/", 1)[-1]]
+                topics.add(channel["address"])
+    return tuple(sorted(topics))
+
+
+TOPICS = published_topics()
 # Secrets production expects the operator to create; nothing else may be missing.
 OPERATOR_SECRETS = {"production": {"crm-platform-secrets", "crm-postgres-external"}}
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")

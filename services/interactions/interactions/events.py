@@ -283,12 +283,29 @@ async def partner_updated(session: AsyncSession, event: PartnerUpdated, envelope
     await partner_registered(session, event, envelope)
 
 
+class PersonMerged(DomainEvent):
+    TOPIC: ClassVar[str] = "crm.partners.person.v1"
+    TYPE: ClassVar[str] = "crm.partners.person.merged"
+    KEY_FIELD: ClassVar[str] = "person_id"
+
+    person_id: uuid.UUID
+    merged_ids: list[uuid.UUID]
+
+
 @consumer.on(PartnerMerged)
 async def partner_merged(session: AsyncSession, event: PartnerMerged, envelope: Envelope) -> None:
     """References to the merged partners (subjects, participants, tasks, notes) now name the survivor."""
     merged = [m for m in event.merged_ids if m != event.partner_id]
     if merged:
         await MergeRepository(session).repoint_partners(merged, event.partner_id, event.version)
+
+
+@consumer.on(PersonMerged)
+async def person_merged(session: AsyncSession, event: PersonMerged, envelope: Envelope) -> None:
+    """Participants resolved to the merged contact persons now name the survivor."""
+    merged = [m for m in event.merged_ids if m != event.person_id]
+    if merged:
+        await MergeRepository(session).repoint_persons(merged, event.person_id)
 
 
 @consumer.on(LeadCreated)

@@ -88,7 +88,7 @@ class KnownSubjectRepository:
 
 
 class MergeRepository:
-    """Re-points every reference to merged partners at the survivor."""
+    """Re-points every reference to merged partners (or contact persons) at the survivor."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -130,6 +130,18 @@ class MergeRepository:
         await self.session.execute(
             update(appointments).where(appointments.c.client_partner_id.in_(merged)).values(client_partner_id=survivor)
         )
+
+    async def repoint_persons(self, merged: list[uuid.UUID], survivor: uuid.UUID) -> None:
+        table = InteractionRow.__table__  # type: ignore[attr-defined]
+        names = {str(m) for m in merged}
+        for merged_id in names:
+            rows = await self.session.execute(
+                select(InteractionRow).where(table.c.participants.contains([{"person_id": merged_id}]))
+            )
+            for row in rows.scalars():
+                row.participants = [
+                    {**p, "person_id": str(survivor)} if p.get("person_id") in names else p for p in row.participants
+                ]
 
 
 class InteractionRepository:

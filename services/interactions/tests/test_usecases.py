@@ -24,12 +24,14 @@ from interactions.events import (
     LeadConverted,
     PartnerMerged,
     PartnerState,
+    PersonMerged,
     SubjectRef,
     TaskRequested,
     deal_opened,
     lead_converted,
     partner_merged,
     partner_registered,
+    person_merged,
     task_requested,
 )
 from interactions.intake import ingest_email, parse_call, record_call
@@ -137,6 +139,36 @@ async def test_partner_merge_repoints_subjects_and_participant_resolutions(
     assert moved.chain_id == Subject("partners", "partner", survivor).chain_id
     with pytest.raises(FailedPrecondition, match="merged"):
         await chains.register(db, None, draft(Subject("partners", "partner", merged)))
+
+
+async def test_contact_person_merge_repoints_the_participants_resolved_to_them(
+    db: Database, directory: FakeDirectory
+) -> None:
+    from interactions.directory import Match
+
+    partner = await know_partner(db, "ТОВ «Кварц»")
+    survivor, merged, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    directory.contacts["+380442351781"] = Match(partner, merged)
+    directory.contacts["+380442351782"] = Match(partner, other)
+    row = await chains.register(
+        db,
+        directory,
+        draft(
+            Subject("partners", "partner", partner),
+            participants=[
+                {"name": "Петренко Ірина", "phone": "+380442351781"},
+                {"name": "Іван Сидоренко", "phone": "+380442351782"},
+            ],
+        ),
+    )
+    assert [p["person_id"] for p in row.participants] == [str(merged), str(other)]
+    async with db.transaction() as session:
+        await person_merged(session, PersonMerged(person_id=survivor, merged_ids=[merged]), ENVELOPE)
+    async with db.reading() as session:
+        moved = await session.get(InteractionRow, row.id)
+    assert moved is not None
+    assert [p["person_id"] for p in moved.participants] == [str(survivor), str(other)]
+    assert moved.participants[0]["partner_id"] == str(partner)
 
 
 async def test_an_older_partner_event_does_not_overwrite_a_newer_copy(db: Database) -> None:
