@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crm_platform.runtime import Components, Runtime, ServiceSpec, main
-from notifications import api, webhooks
+from notifications import api, bounces, webhooks
 from notifications.channels import ChannelAdapter, SmsGatewayAdapter, SmtpAdapter
 from notifications.domain import Channel
 from notifications.events import PUBLISHED, consumer
@@ -35,6 +35,7 @@ async def build(runtime: Runtime) -> Components:
         ),
     }
     sender = Sender(runtime.db, settings, adapters, buckets)
+    bounce_listener = await bounces.listen(runtime.db, settings)
     runtime.db.after_commit.append(sender.wake)
 
     async def close_adapters() -> None:
@@ -45,7 +46,7 @@ async def build(runtime: Runtime) -> Components:
         grpc=[api.grpc_service(runtime.db, sender.wake)],
         routes=webhooks.routes(runtime.db, settings),
         background=[sender.run],
-        on_stop=[close_adapters],
+        on_stop=[close_adapters, lambda: bounces.stop(bounce_listener)],
     )
 
 

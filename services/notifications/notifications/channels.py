@@ -3,11 +3,17 @@
 Every adapter answers an attempt with an Outcome: sent (with the provider's id),
 temporary failure (retried with backoff), or permanent failure / bounce (not retried).
 Messengers would be one more adapter with the same `send`.
+
+The SMTP adapter asks the ledger's permission at the protocol's point of no return (see
+notifications.smtp_handover): `handover` commits the row as handed over and, in the same
+breath, calls `terminate`. The SMS gateway needs no such step: it refuses a second message
+with the same Idempotency-Key, so a resend after a crash is answered with the first id.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.charset import BASE64, QP, Charset
 from email.header import Header
@@ -21,6 +27,7 @@ import aiosmtplib
 import httpx
 
 from notifications.settings import NotifySettings
+from notifications.smtp_handover import OpenData, open_data
 
 
 class Result(StrEnum):
@@ -28,6 +35,17 @@ class Result(StrEnum):
     TEMPORARY = "temporary"
     FAILED = "failed"
     BOUNCED = "bounced"
+    LEASE_LOST = "lease_lost"  # the row is no longer this attempt's: record nothing
+
+
+class Handed(StrEnum):
+    TERMINATED = "terminated"  # recorded as handed over, terminator written
+    UNTERMINATED = "unterminated"  # recorded, but the connection was gone: nothing to deliver
+    REFUSED = "refused"  # the attempt's lease was lost: another attempt owns the row
+    FAILED = "failed"  # the ledger could not be written: not handed over
+
+
+Handover = Callable[[Callable[[], None]], Awaitable[Handed]]
 
 
 @dataclass(frozen=True)
@@ -44,10 +62,11 @@ class Outgoing:
     subject: str
     body: str
     unsubscribe_url: str = ""
+    bounce_address: str = ""  # the envelope sender (VERP) where this message's bounces come back
 
 
 class ChannelAdapter(Protocol):
-    async def send(self, message: Outgoing) -> Outcome: ...
+    async def send(self, message: Outgoing, handover: Handover | None = None) -> Outcome: ...
 
     async def close(self) -> None: ...
 
@@ -102,18 +121,17 @@ class SmtpAdapter:
             await client.login(s.smtp_username, s.smtp_password.get_secret_value())
         return client
 
-    async def send(self, message: Outgoing) -> Outcome:
+    async def send(self, message: Outgoing, handover: Handover | None = None) -> Outcome:
         client = await self._pool.get()
         try:
             if client is None or not client.is_connected:
                 client = await self._connect()
             mail = build_email(message, self.settings)
-            _, reply = await client.send_message(mail, sender=self._envelope_from)
-            return Outcome(Result.SENT, provider_id=mail["Message-ID"], error=reply)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [r.code for r in exc.recipients]
-            kind = Result.TEMPORARY if all(400 <= c < 500 for c in codes) else Result.BOUNCED
-            return Outcome(kind, error=str(exc))
+            data = await open_data(client, message.bounce_address or self._envelope_from, message.recipient, mail)
+            return await self._finish(data, mail["Message-ID"], handover or _terminate_now)
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            kind = Result.TEMPORARY if 400 <= exc.code < 500 else Result.BOUNCED
+            return Outcome(kind, error=f"{exc.code} {exc.message}")
         except aiosmtplib.SMTPResponseException as exc:
             client = await _drop(client)
             kind = Result.TEMPORARY if 400 <= exc.code < 500 else Result.FAILED
@@ -121,12 +139,42 @@ class SmtpAdapter:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             client = await _drop(client)
             return Outcome(Result.TEMPORARY, error=repr(exc))
+        except BaseException:  # cancelled mid-transaction: the connection's state is unknown
+            if client is not None:
+                client.close()
+            client = None
+            raise
         finally:
             self._pool.put_nowait(client)
+
+    @staticmethod
+    async def _finish(data: OpenData, message_id: str, handover: Handover) -> Outcome:
+        handed = await handover(data.terminate)
+        if handed is not Handed.TERMINATED:
+            data.abandon()
+            if handed is Handed.REFUSED:
+                return Outcome(Result.LEASE_LOST, error="another attempt owns the message")
+            return Outcome(Result.TEMPORARY, error=f"not handed over ({handed.value}); nothing was delivered")
+        try:
+            reply = await data.reply()
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
+            return Outcome(Result.SENT, provider_id=message_id, error=f"handed over; reply unknown: {exc}")
+        if reply.code == aiosmtplib.SMTPStatus.completed:
+            return Outcome(Result.SENT, provider_id=message_id)
+        kind = Result.TEMPORARY if 400 <= reply.code < 500 else Result.FAILED
+        return Outcome(kind, error=f"{reply.code} {reply.message}")
 
     async def close(self) -> None:
         while not self._pool.empty():
             await _drop(self._pool.get_nowait())
+
+
+async def _terminate_now(terminate: Callable[[], None]) -> Handed:
+    try:
+        terminate()
+    except aiosmtplib.SMTPServerDisconnected:
+        return Handed.UNTERMINATED
+    return Handed.TERMINATED
 
 
 async def _drop(client: aiosmtplib.SMTP | None) -> None:
@@ -150,7 +198,7 @@ class SmsGatewayAdapter:
             headers={"Authorization": f"Bearer {settings.sms_api_key.get_secret_value()}"},
         )
 
-    async def send(self, message: Outgoing) -> Outcome:
+    async def send(self, message: Outgoing, handover: Handover | None = None) -> Outcome:
         payload = {
             "to": message.recipient,
             "text": message.body,

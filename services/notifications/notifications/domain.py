@@ -8,6 +8,7 @@ import hmac
 import json
 import math
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -109,8 +110,11 @@ def sign_opt_out(token: OptOutToken, secret: bytes) -> str:
         {"r": token.recipient, "c": token.channel.value, "p": token.partner_id}, separators=(",", ":")
     ).encode()
     body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
-    mac = hmac.new(secret, body.encode(), hashlib.sha256).digest()
-    return body + "." + base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    return body + "." + base64.urlsafe_b64encode(_mac(secret, body)).decode().rstrip("=")
+
+
+def _mac(secret: bytes, body: str) -> bytes:
+    return hmac.new(secret, body.encode(), hashlib.sha256).digest()
 
 
 def verify_opt_out(signed: str, secret: bytes) -> OptOutToken | None:
@@ -118,7 +122,7 @@ def verify_opt_out(signed: str, secret: bytes) -> OptOutToken | None:
     body, _, mac = (signed or "").partition(".")
     if not body or not mac:
         return None
-    expected = base64.urlsafe_b64encode(hmac.new(secret, body.encode(), hashlib.sha256).digest()).decode().rstrip("=")
+    expected = base64.urlsafe_b64encode(_mac(secret, body)).decode().rstrip("=")
     if not hmac.compare_digest(expected.encode(), mac.encode("utf-8", "surrogatepass")):
         return None
     try:
@@ -126,3 +130,29 @@ def verify_opt_out(signed: str, secret: bytes) -> OptOutToken | None:
         return OptOutToken(str(data["r"]), Channel(data["c"]), data.get("p"))
     except (ValueError, KeyError, TypeError):
         return None
+
+
+# --- VERP bounce addresses -------------------------------------------------------------
+# bounce+<ledger id, 32 hex>-<80-bit HMAC, 16 base32>: 55 characters, within the 64 a local
+# part may have, and lower case, since mail systems may fold the case of a local part.
+BOUNCE_PREFIX = "bounce+"
+BOUNCE_PATTERN = re.compile(r"^bounce\+([0-9a-f]{32})-([a-z2-7]{16})$")
+
+
+def sign_bounce(message_id: uuid.UUID, secret: bytes) -> str:
+    """The local part of a message's bounce address (VERP)."""
+    body = f"{BOUNCE_PREFIX}{message_id.hex}"
+    return f"{body}-{base64.b32encode(_mac(secret, body)[:10]).decode().lower()}"
+
+
+def verify_bounce(address: str, secret: bytes) -> uuid.UUID | None:
+    """The ledger id a bounce address names, if the address is ours and unaltered."""
+    local = (address or "").rpartition("@")[0] if "@" in (address or "") else (address or "")
+    match = BOUNCE_PATTERN.match(local.lower())
+    if match is None:
+        return None
+    body = f"{BOUNCE_PREFIX}{match.group(1)}"
+    expected = base64.b32encode(_mac(secret, body)[:10]).decode().lower()
+    if not hmac.compare_digest(expected, match.group(2)):
+        return None
+    return uuid.UUID(match.group(1))

@@ -63,6 +63,7 @@ class RecipientOptedOut(DomainEvent):
     channel: str
     partner_id: uuid.UUID | None
     at: datetime
+    reason: str = "unsubscribed"  # or "hard_bounce": the address bounced permanently
 
 
 PUBLISHED: list[type[DomainEvent]] = [MessageQueued, MessageSent, MessageDelivered, MessageFailed, RecipientOptedOut]

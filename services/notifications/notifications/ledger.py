@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,6 +91,15 @@ async def add_events(session: AsyncSession, batch: Sequence[DomainEvent]) -> Non
     if not batch:
         return
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    rows = outbox_rows(batch)
+    if len(rows) == 1:
+        await session.execute(insert(table).values(rows[0]))
+    else:
+        await session.execute(insert(table), rows)
+
+
+def outbox_rows(batch: Sequence[DomainEvent]) -> list[dict[str, Any]]:
+    """The outbox rows add_event would write for these events."""
     rows = []
     for event in batch:
         envelope = Envelope.wrap(event, source=SOURCE)
@@ -105,10 +115,11 @@ async def add_events(session: AsyncSession, batch: Sequence[DomainEvent]) -> Non
                 "attempts": 0,
             }
         )
-    if len(rows) == 1:
-        await session.execute(insert(table).values(rows[0]))
-    else:
-        await session.execute(insert(table), rows)
+    return rows
+
+
+def sent_events(sent: Sequence[tuple[MessageRow, Outcome]], at: datetime) -> list[DomainEvent]:
+    return [events.MessageSent(**_event_fields(m), at=at, provider_message_id=o.provider_id) for m, o in sent]
 
 
 def _event_fields(row: dict[str, object] | MessageRow) -> dict[str, object]:
@@ -128,13 +139,10 @@ async def record_many(session: AsyncSession, outcomes: list[tuple[MessageRow, Ou
     sent = [(m, o) for m, o in outcomes if o.result is Result.SENT]
     if sent:
         now = utcnow()
-        await MessageRepository(session).mark_sent([(m.id, o.provider_id) for m, o in sent], now)
-        await add_events(
-            session,
-            [events.MessageSent(**_event_fields(m), at=now, provider_message_id=o.provider_id) for m, o in sent],
-        )
+        await MessageRepository(session).mark_sent([(m.id, o.provider_id, o.error) for m, o in sent], now)
+        await add_events(session, sent_events(sent, now))
     for message, outcome in outcomes:
-        if outcome.result is not Result.SENT:
+        if outcome.result not in (Result.SENT, Result.LEASE_LOST):
             await record(session, message, outcome, base_seconds)
 
 
@@ -142,6 +150,8 @@ async def record(session: AsyncSession, message: MessageRow, outcome: Outcome, b
     """What an attempt came to: sent, retried later with backoff, or given up on."""
     repo = MessageRepository(session)
     now = utcnow()
+    if outcome.result is Result.LEASE_LOST:
+        return
     if outcome.result is Result.SENT:
         await repo.finish(
             message.id,
@@ -150,7 +160,7 @@ async def record(session: AsyncSession, message: MessageRow, outcome: Outcome, b
                 "sent_at": now,
                 "lease_until": None,
                 "provider_message_id": outcome.provider_id,
-                "last_error": "",
+                "last_error": outcome.error[:2000],
             },
         )
         event = events.MessageSent(**_event_fields(message), at=now, provider_message_id=outcome.provider_id)
@@ -164,6 +174,7 @@ async def record(session: AsyncSession, message: MessageRow, outcome: Outcome, b
                 "status": MessageStatus.QUEUED.value,
                 "next_attempt_at": now + delay,
                 "lease_until": None,
+                "handed_over_at": None,
                 "last_error": outcome.error[:2000],
             },
         )
@@ -199,3 +210,36 @@ async def delivered(session: AsyncSession, provider_id: str, ok: bool, reason: s
     else:
         await fail(session, message, MessageStatus.FAILED, reason or "not delivered")
     return message
+
+
+async def recovered_as_sent(session: AsyncSession, rows: Sequence[MessageRow]) -> None:
+    """Rows a vanished sender had handed over: sent, as far as anyone can know."""
+    await add_events(
+        session,
+        [
+            events.MessageSent(**_event_fields(m), at=m.sent_at or utcnow(), provider_message_id=m.provider_message_id)
+            for m in rows
+        ],
+    )
+
+
+async def bounced(session: AsyncSession, message: MessageRow, diagnostic: str, *, opt_out: bool) -> bool:
+    """A bounce report for a sent message: the message bounced and, for a permanent failure
+    (the address does not take mail), the address is opted out of the channel. False if
+    the message was not sent (or had bounced already)."""
+    if message.status not in (MessageStatus.SENT.value, MessageStatus.DELIVERED.value, MessageStatus.SENDING.value):
+        return False
+    await fail(session, message, MessageStatus.BOUNCED, diagnostic or "bounced")
+    channel = Channel(message.channel)
+    if opt_out and await OptOutRepository(session).add(
+        message.recipient, channel, message.partner_id, reason="hard_bounce"
+    ):
+        event = events.RecipientOptedOut(
+            recipient=message.recipient,
+            channel=channel.value,
+            partner_id=message.partner_id,
+            at=utcnow(),
+            reason="hard_bounce",
+        )
+        add_event(session, event, source=SOURCE)
+    return True

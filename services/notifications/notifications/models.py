@@ -69,6 +69,7 @@ class OptOut(NotificationsTable, table=True):
     recipient: str = Field(sa_column=Column(String(320), primary_key=True))
     channel: str = Field(sa_column=Column(String(10), primary_key=True))
     partner_id: uuid.UUID | None = None
+    reason: str = Field(default="unsubscribed", sa_column=_str(20, default="unsubscribed"))  # or "hard_bounce"
     opted_out_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
@@ -127,6 +128,8 @@ class MessageRow(NotificationsTable, table=True):
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     lease_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # Set, while 'sending', once the SMTP terminator may have gone out: never sent again.
+    handed_over_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     provider_message_id: str = Field(default="", sa_column=_str(200, index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -123,11 +124,15 @@ class OptOutRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, recipient: str, channel: Channel, partner_id: uuid.UUID | None) -> bool:
+    async def add(
+        self, recipient: str, channel: Channel, partner_id: uuid.UUID | None, reason: str = "unsubscribed"
+    ) -> bool:
         """True when this is news (the recipient was not opted out already)."""
         result = await self.session.execute(
             insert(_table(OptOut))
-            .values(recipient=recipient, channel=channel.value, partner_id=partner_id, opted_out_at=utcnow())
+            .values(
+                recipient=recipient, channel=channel.value, partner_id=partner_id, reason=reason, opted_out_at=utcnow()
+            )
             .on_conflict_do_nothing()
             .returning(_table(OptOut).c.recipient)
         )
@@ -230,17 +235,43 @@ class MessageRepository:
         )
         return [dict(r._mapping) for r in result]
 
-    async def recover_expired_leases(self) -> int:
-        """Attempts whose sender vanished (a crash mid-send) go back to the queue; they are
-        re-sent with the same Message-ID / idempotency key."""
-        result = await self.session.execute(
+    async def recover_expired_leases(self) -> tuple[int, list[MessageRow]]:
+        """Attempts whose sender vanished (a crash mid-send). One stopped before the SMTP
+        terminator (not handed over) goes back to the queue: the server discarded it. One
+        handed over is counted as sent with its reply unknown, and never sent again.
+        Returns how many were queued again and the rows now sent."""
+        requeued = await self.session.execute(
             text(
                 "UPDATE message SET status = 'queued', next_attempt_at = now(), lease_until = NULL, "
-                "last_error = 'sender vanished during an attempt; re-sent with the same id', updated_at = now() "
-                "WHERE status = 'sending' AND lease_until < now()"
+                "last_error = 'sender vanished before handing it over; sent again', updated_at = now() "
+                "WHERE status = 'sending' AND lease_until < now() AND handed_over_at IS NULL"
             )
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        sent = await self.session.execute(
+            text(
+                "UPDATE message SET status = 'sent', sent_at = handed_over_at, lease_until = NULL, "
+                "last_error = 'handed over to the SMTP server; its reply was never read (sender stopped)', "
+                "updated_at = now() WHERE status = 'sending' AND lease_until < now() AND handed_over_at IS NOT NULL "
+                f"RETURNING {', '.join(MESSAGE_COLUMNS)}"
+            )
+        )
+        return int(requeued.rowcount), [MessageRow(**dict(r._mapping)) for r in sent]  # type: ignore[attr-defined]
+
+    async def hand_over(self, attempts: Sequence[tuple[uuid.UUID, int]]) -> set[uuid.UUID]:
+        """Records the messages as handed over, for those still held by the given attempt
+        (a lease lost to recovery or another sender is not ours to hand over)."""
+        if not attempts:
+            return set()
+        result = await self.session.execute(
+            text(
+                "UPDATE message m SET handed_over_at = clock_timestamp() "
+                "FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[])) AS t(id, attempts) "
+                "WHERE m.id = t.id AND m.attempts = t.attempts AND m.status = 'sending' "
+                "AND m.handed_over_at IS NULL RETURNING m.id"
+            ),
+            {"ids": [i for i, _ in attempts], "attempts": [a for _, a in attempts]},
+        )
+        return set(result.scalars())
 
     async def claim(self, channel: Channel, limit: int, lease: timedelta) -> list[MessageRow]:
         """Marks up to `limit` due messages as being sent and records the attempt, before
@@ -248,7 +279,7 @@ class MessageRepository:
         result = await self.session.execute(
             text(
                 "UPDATE message m SET status = 'sending', attempts = m.attempts + 1, "
-                "lease_until = now() + :lease, updated_at = now() "
+                "lease_until = now() + :lease, handed_over_at = NULL, updated_at = now() "
                 "WHERE m.id IN (SELECT q.id FROM message q WHERE q.status = 'queued' AND q.channel = :channel "
                 "AND q.next_attempt_at <= now() AND (q.campaign_id IS NULL OR EXISTS "
                 "(SELECT 1 FROM campaign c WHERE c.id = q.campaign_id AND c.status = 'running')) "
@@ -264,7 +295,8 @@ class MessageRepository:
             update(MessageRow).where(MessageRow.id == message_id).values(**values, updated_at=utcnow())
         )
 
-    async def mark_sent(self, sent: Sequence[tuple[uuid.UUID, str]], at: datetime) -> None:
+    async def mark_sent(self, sent: Sequence[tuple[uuid.UUID, str, str]], at: datetime) -> None:
+        """(id, provider id, note): the note says when the server's reply was never read."""
         table = _table(MessageRow)
         statement = (
             update(table)
@@ -274,12 +306,12 @@ class MessageRepository:
                 sent_at=at,
                 updated_at=at,
                 lease_until=None,
-                last_error="",
+                last_error=bindparam("note"),
                 provider_message_id=bindparam("provider_id"),
             )
         )
         connection = await self.session.connection()
-        await connection.execute(statement, [{"message_id": i, "provider_id": p} for i, p in sent])
+        await connection.execute(statement, [{"message_id": i, "provider_id": p, "note": n[:2000]} for i, p, n in sent])
 
     async def cancel_queued(self, campaign_id: uuid.UUID) -> int:
         result = await self.session.execute(
@@ -443,3 +475,55 @@ class LedgerOfDebts:
             )
             for r in rows
         ]
+
+
+HAND_OVER_AND_RECORD = """
+WITH handed AS (
+    UPDATE message m SET handed_over_at = clock_timestamp()
+    FROM unnest($1::uuid[], $2::int4[]) AS t(id, attempts)
+    WHERE m.id = t.id AND m.attempts = t.attempts AND m.status = 'sending' AND m.handed_over_at IS NULL
+    RETURNING m.id
+), sent AS (
+    UPDATE message m SET status = 'sent', sent_at = $6, updated_at = $6, lease_until = NULL,
+        last_error = t.note, provider_message_id = t.provider_id
+    FROM unnest($3::uuid[], $4::text[], $5::text[]) AS t(id, provider_id, note)
+    WHERE m.id = t.id
+    RETURNING m.id
+), events AS (
+    INSERT INTO outbox (event_id, topic, key, event_type, headers, payload, created_at, attempts)
+    SELECT e.event_id, e.topic, e.key, e.event_type, e.headers::jsonb, e.payload, e.created_at, 0
+    FROM unnest($7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[], $13::timestamptz[])
+        AS e(event_id, topic, key, event_type, headers, payload, created_at)
+)
+SELECT id FROM handed
+"""
+
+
+async def hand_over_and_record_sent(
+    connection: Any,
+    attempts: Sequence[tuple[uuid.UUID, int]],
+    sent: Sequence[tuple[uuid.UUID, str, str]],
+    at: datetime,
+    outbox_rows: Sequence[dict[str, Any]],
+) -> set[uuid.UUID]:
+    """The sender's group commit as ONE statement on a raw asyncpg connection (its own
+    implicit transaction, one round trip): marks the messages handed over (those still
+    held by the given attempt, as `MessageRepository.hand_over`), records the sent ones
+    (id, provider id, note) with their outbox events. Returns the ids handed over."""
+    rows = await connection.fetch(
+        HAND_OVER_AND_RECORD,
+        [i for i, _ in attempts],
+        [a for _, a in attempts],
+        [i for i, _, _ in sent],
+        [p for _, p, _ in sent],
+        [n[:2000] for _, _, n in sent],
+        at,
+        [r["event_id"] for r in outbox_rows],
+        [r["topic"] for r in outbox_rows],
+        [r["key"] for r in outbox_rows],
+        [r["event_type"] for r in outbox_rows],
+        [json.dumps(r["headers"]) for r in outbox_rows],
+        [r["payload"] for r in outbox_rows],
+        [r["created_at"] for r in outbox_rows],
+    )
+    return {r["id"] for r in rows}

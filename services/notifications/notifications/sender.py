@@ -2,12 +2,14 @@
 FOR UPDATE SKIP LOCKED, records the attempt, hands each message to its channel's adapter
 within the shared rate limit, and records the outcome.
 
-Delivery is at-least-once with a window as small as the protocol allows: the attempt
-is committed before the hand-over and the outcome right after it, one message at a time.
-A crash between a provider's acceptance and that commit leaves the row 'sending'; when
-its lease expires it is sent again with the same id (the SMTP Message-ID, the SMS
-gateway's Idempotency-Key), so the provider or the mailbox can recognise the repeat. The
-window holds the messages in flight plus those finished in the last few milliseconds.
+E-mail is sent exactly once across crashes of this process. The ledger's point of no
+return is the SMTP end-of-data: the adapter sends everything but the terminator, the
+LedgerWriter commits the row as handed over (one transaction for all the connections
+waiting at that point, plus the outcomes finished meanwhile) and then writes each
+terminator. A row left 'sending' by a crash goes back to the queue if it was not handed
+over (the server discarded the unterminated message) and counts as sent, reply unknown,
+if it was. SMS relies on the gateway's Idempotency-Key (the ledger id) instead: a resend
+after a crash is answered with the first message's id, not sent again.
 """
 
 from __future__ import annotations
@@ -16,14 +18,22 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
+from crm_platform.clock import utcnow
 from crm_platform.db import Database
 from notifications import ledger
-from notifications.channels import ChannelAdapter, Outcome, Outgoing, Result
-from notifications.domain import Channel, OptOutToken, sign_opt_out
+from notifications.channels import ChannelAdapter, Handed, Outcome, Outgoing, Result
+from notifications.domain import Channel, OptOutToken, sign_bounce, sign_opt_out
 from notifications.models import MessageRow
-from notifications.repository import CampaignRepository, MessageRepository, OptOutRepository
+from notifications.repository import (
+    CampaignRepository,
+    MessageRepository,
+    OptOutRepository,
+    hand_over_and_record_sent,
+)
 from notifications.settings import NotifySettings
 from notifications.throttle import TokenBucket
 
@@ -76,8 +86,12 @@ class Sender:
         if time.monotonic() - self._recovered_at > RECOVER_EVERY_SECONDS:
             self._recovered_at = time.monotonic()
             async with self.db.transaction() as session:
-                if recovered := await MessageRepository(session).recover_expired_leases():
-                    log.warning("%d messages whose sender vanished mid-attempt are queued again", recovered)
+                requeued, sent = await MessageRepository(session).recover_expired_leases()
+                await ledger.recovered_as_sent(session, sent)
+            if requeued:
+                log.warning("%d messages whose sender vanished before the hand-over are queued again", requeued)
+            if sent:
+                log.warning("%d messages handed over by a vanished sender are counted as sent", len(sent))
         async with self.db.transaction() as session:
             claimed = await MessageRepository(session).claim(channel, self.settings.sender_batch, self.lease)
         if not claimed:
@@ -94,31 +108,40 @@ class Sender:
             async with self.db.transaction() as session:
                 for message in suppressed:
                     await ledger.suppress(session, message)
-        outcomes: list[tuple[MessageRow, Outcome]] = []
-
-        async def attempt(message: MessageRow) -> None:
-            if limiter_error:
-                outcomes.append((message, Outcome(Result.TEMPORARY, error=limiter_error)))
-            else:
-                outcomes.append((message, await self._attempt(channel, message)))
-
-        # Group commit: outcomes are recorded every few milliseconds as sends complete, so
-        # few messages are ever sent-but-unrecorded, without a transaction per message.
-        remaining = {asyncio.create_task(attempt(m)) for m in claimed if m.recipient not in opted}
-        while remaining or outcomes:
-            if remaining:
-                _, remaining = await asyncio.wait(remaining, timeout=GROUP_COMMIT_SECONDS)
-            if outcomes:
-                batch, outcomes[:] = list(outcomes), []
-                async with self.db.transaction() as session:
-                    await ledger.record_many(session, batch, self.settings.retry_base_seconds)
+        sending = asyncio.ensure_future(
+            self._send([m for m in claimed if m.recipient not in opted], channel, limiter_error)
+        )
+        try:
+            await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            # A graceful stop lets the claimed messages finish: one cut between its ledger
+            # commit and its terminator would be counted as sent without being delivered.
+            await sending
+            raise
         campaign_ids = {m.campaign_id for m in claimed if m.campaign_id is not None}
         if campaign_ids:
             async with self.db.transaction() as session:
                 await CampaignRepository(session).complete_finished(campaign_ids)  # type: ignore[arg-type]
         return len(claimed)
 
-    async def _attempt(self, channel: Channel, message: MessageRow) -> Outcome:
+    async def _send(self, messages: list[MessageRow], channel: Channel, limiter_error: str) -> None:
+        writer = LedgerWriter(self.db, self.settings.retry_base_seconds)
+
+        async def attempt(message: MessageRow) -> None:
+            if limiter_error:
+                writer.outcome(message, Outcome(Result.TEMPORARY, error=limiter_error))
+            else:
+                writer.outcome(message, await self._attempt(channel, message, writer))
+
+        try:
+            await asyncio.gather(*(attempt(m) for m in messages))
+        finally:
+            await writer.drain()
+
+    async def _attempt(self, channel: Channel, message: MessageRow, writer: LedgerWriter) -> Outcome:
+        async def handover(terminate: Callable[[], None]) -> Handed:
+            return await writer.hand_over(message, terminate)
+
         return await self.adapters[channel].send(
             Outgoing(
                 message_id=str(message.id),
@@ -126,8 +149,14 @@ class Sender:
                 subject=message.subject,
                 body=message.body,
                 unsubscribe_url=self.unsubscribe_url(message, channel) if message.campaign_id else "",
-            )
+                bounce_address=self.bounce_address(message) if channel is Channel.EMAIL else "",
+            ),
+            handover,
         )
+
+    def bounce_address(self, message: MessageRow) -> str:
+        """VERP: the envelope sender names the ledger row, signed, so a bounce finds it."""
+        return f"{sign_bounce(message.id, self._secret)}@{self.settings.bounce_domain_or_default}"
 
     def unsubscribe_url(self, message: MessageRow, channel: Channel) -> str:
         token = sign_opt_out(
@@ -135,3 +164,107 @@ class Sender:
             self._secret,
         )
         return f"{self.settings.public_base_url.rstrip('/')}/unsubscribe?t={token}"
+
+
+class LedgerWriter:
+    """Group commit for one sender pass: whoever reaches the hand-over point while a commit
+    is running waits for the next one, which takes everyone waiting at once, together with
+    the outcomes finished meanwhile. Right after each commit the committed messages'
+    terminators are written, with no await in between."""
+
+    def __init__(self, db: Database, retry_base_seconds: float) -> None:
+        self.db = db
+        self.retry_base_seconds = retry_base_seconds
+        self._handovers: list[tuple[MessageRow, Callable[[], None], asyncio.Future[Handed]]] = []
+        self._outcomes: list[tuple[MessageRow, Outcome]] = []
+        self._arrived = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def hand_over(self, message: MessageRow, terminate: Callable[[], None]) -> Handed:
+        future: asyncio.Future[Handed] = asyncio.get_running_loop().create_future()
+        self._handovers.append((message, terminate, future))
+        self._kick()
+        return await future
+
+    def outcome(self, message: MessageRow, outcome: Outcome) -> None:
+        self._outcomes.append((message, outcome))
+        self._kick()
+
+    async def drain(self) -> None:
+        """Commits what is left; nothing more will come."""
+        self._closing = True
+        self._arrived.set()
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
+    def _kick(self) -> None:
+        self._arrived.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            # One connection for the pass (no pool checkout and ping per commit).
+            async with self.db.engine.connect() as connection:
+                driver = (await connection.get_raw_connection()).driver_connection
+                while self._handovers or self._outcomes:
+                    if not self._handovers and not self._closing:  # outcomes alone can wait a little for company
+                        self._arrived.clear()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._arrived.wait(), GROUP_COMMIT_SECONDS)
+                    handovers, self._handovers = self._handovers, []
+                    outcomes, self._outcomes = self._outcomes, []
+                    await self._commit(driver, handovers, outcomes)
+        except Exception:
+            log.exception("the sender's ledger connection failed; its rows recover when their leases expire")
+            for _, _, future in self._handovers:
+                if not future.done():
+                    future.set_result(Handed.FAILED)
+            self._handovers, self._outcomes = [], []
+        finally:
+            self._task = None
+            if self._handovers or self._outcomes:  # arrived while the connection was being released
+                self._task = asyncio.create_task(self._run())
+
+    async def _commit(
+        self,
+        driver: Any,
+        handovers: list[tuple[MessageRow, Callable[[], None], asyncio.Future[Handed]]],
+        outcomes: list[tuple[MessageRow, Outcome]],
+    ) -> None:
+        handovers = [h for h in handovers if not h[2].done()]
+        sent = [(m, o) for m, o in outcomes if o.result is Result.SENT]
+        others = [(m, o) for m, o in outcomes if o.result is not Result.SENT]
+        now = utcnow()
+        try:
+            ours = await hand_over_and_record_sent(
+                driver,
+                [(m.id, m.attempts) for m, _, _ in handovers],
+                [(m.id, o.provider_id, o.error) for m, o in sent],
+                now,
+                ledger.outbox_rows(ledger.sent_events(sent, now)),
+            )
+        except Exception:
+            log.exception("the ledger could not record %d hand-overs and %d outcomes", len(handovers), len(sent))
+            for _, _, future in handovers:
+                if not future.done():
+                    future.set_result(Handed.FAILED)
+            raise
+        for message, terminate, future in handovers:
+            if future.done():  # its sender gave up waiting; its connection is being dropped
+                continue
+            if message.id not in ours:
+                future.set_result(Handed.REFUSED)
+                continue
+            try:
+                terminate()
+            except Exception:
+                future.set_result(Handed.UNTERMINATED)
+            else:
+                future.set_result(Handed.TERMINATED)
+        for callback in self.db.after_commit:
+            callback()
+        if others:  # retries and failures, rare: the ORM path
+            async with self.db.transaction() as session:
+                await ledger.record_many(session, others, self.retry_base_seconds)

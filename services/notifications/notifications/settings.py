@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +33,13 @@ class NotifySettings(BaseSettings):
     )
     unsubscribe_secret: SecretStr = SecretStr("dev-only-unsubscribe-secret-change-me")
 
+    bounce_host: str = Field(default="0.0.0.0", description="Where the inbound SMTP listener for bounces binds.")
+    bounce_port: int = Field(default=2525, description="Port of the inbound SMTP listener receiving bounce reports.")
+    bounce_domain: str = Field(
+        default="",
+        description="Domain of the VERP bounce addresses (MX pointing at the listener); default: mail_from's.",
+    )
+
     email_rate_per_second: float = 200.0
     email_burst: int = 200
     sms_rate_per_second: float = 20.0
@@ -40,3 +49,7 @@ class NotifySettings(BaseSettings):
     sender_poll_seconds: float = 0.2
     lease_seconds: float = 60.0
     retry_base_seconds: float = 1.0
+
+    @property
+    def bounce_domain_or_default(self) -> str:
+        return self.bounce_domain or parseaddr(self.mail_from)[1].rpartition("@")[2] or "localhost"

@@ -86,20 +86,81 @@ async def test_concurrent_senders_claim_disjoint_messages_and_skip_paused_campai
         assert await MessageRepository(session).claim(Channel.SMS, 15, LEASE) == []
 
 
-async def test_a_vanished_senders_messages_are_queued_again_after_the_lease(db: Database) -> None:
+async def test_a_vanished_sender_s_messages_are_resent_only_if_not_handed_over(db: Database) -> None:
     origin = f"event:{uuid.uuid4()}"
     async with db.transaction() as session:
         await session.execute(text("UPDATE message SET status = 'cancelled' WHERE status = 'queued'"))
-        await ledger.queue(session, [mail(origin, "+380671112233")])
+        await ledger.queue(session, [mail(origin, "+380671112233"), mail(origin, "+380671112244")])
     async with db.transaction() as session:
-        [claimed] = await MessageRepository(session).claim(Channel.SMS, 10, timedelta(milliseconds=1))
+        claimed = await MessageRepository(session).claim(Channel.SMS, 10, timedelta(milliseconds=1))
+    handed, not_handed = sorted(claimed, key=lambda m: m.recipient, reverse=True)
+    async with db.transaction() as session:
+        assert await MessageRepository(session).hand_over([(handed.id, handed.attempts)]) == {handed.id}
     await asyncio.sleep(0.01)
     async with db.transaction() as session:
-        assert await MessageRepository(session).recover_expired_leases() >= 1
+        requeued, sent = await MessageRepository(session).recover_expired_leases()
+        await ledger.recovered_as_sent(session, sent)
+    assert requeued >= 1
+    assert [m.id for m in sent] == [handed.id]  # past the terminator: counted as sent, never resent
+    async with db.reading() as session:
+        row = await MessageRepository(session).get(handed.id)
+        events = await session.execute(
+            select(func.count()).where(
+                OutboxMessage.event_type == "crm.notifications.message.sent",
+                OutboxMessage.payload.contains(str(handed.id).encode()),  # type: ignore[attr-defined]
+            )
+        )
+    assert row is not None
+    assert (row.status, row.sent_at) == ("sent", row.handed_over_at)
+    assert "reply was never read" in row.last_error
+    assert events.scalar_one() == 1
     async with db.transaction() as session:
         [again] = await MessageRepository(session).claim(Channel.SMS, 10, LEASE)
-    assert again.id == claimed.id  # the same id: the same Message-ID / idempotency key
+    assert again.id == not_handed.id  # the server discarded the unterminated one: sent again
     assert again.attempts == 2
+
+
+async def test_a_stale_attempt_cannot_hand_over_a_message_another_attempt_holds(db: Database) -> None:
+    origin = f"event:{uuid.uuid4()}"
+    async with db.transaction() as session:
+        await session.execute(text("UPDATE message SET status = 'cancelled' WHERE status = 'queued'"))
+        await ledger.queue(session, [mail(origin, "+380671119900")])
+    async with db.transaction() as session:
+        [first] = await MessageRepository(session).claim(Channel.SMS, 10, timedelta(milliseconds=1))
+    await asyncio.sleep(0.01)
+    async with db.transaction() as session:
+        await MessageRepository(session).recover_expired_leases()
+    async with db.transaction() as session:
+        [second] = await MessageRepository(session).claim(Channel.SMS, 10, LEASE)
+    async with db.transaction() as session:
+        repo = MessageRepository(session)
+        assert await repo.hand_over([(first.id, first.attempts)]) == set()  # its lease was lost
+        assert await repo.hand_over([(second.id, second.attempts)]) == {second.id}
+        assert await repo.hand_over([(second.id, second.attempts)]) == set()  # once
+
+
+async def test_a_hard_bounce_marks_the_message_and_opts_the_address_out(db: Database) -> None:
+    origin, later = f"campaign:{uuid.uuid4()}", f"campaign:{uuid.uuid4()}"
+    address = f"nobody.{uuid.uuid4().hex[:6]}@ukr.net"
+    email = ledger.NewMessage(origin=origin, channel=Channel.EMAIL, recipient=address, subject="Тема", body="Текст")
+    async with db.transaction() as session:
+        await ledger.queue(session, [email])
+        row = (await session.execute(select(MessageRow).where(MessageRow.origin == origin))).scalar_one()
+        await ledger.record(session, row, Outcome(Result.SENT, provider_id="<x@crm>"), base_seconds=1)
+    async with db.transaction() as session:
+        row = await MessageRepository(session).get(row.id)
+        assert row is not None
+        assert await ledger.bounced(session, row, "5.1.1 smtp; 550 User unknown", opt_out=True)
+    async with db.transaction() as session:
+        row = await MessageRepository(session).get(row.id)
+        assert row is not None
+        assert not await ledger.bounced(session, row, "again", opt_out=True)  # a repeated report changes nothing
+    assert (row.status, row.last_error) == ("bounced", "5.1.1 smtp; 550 User unknown")
+    async with db.transaction() as session:
+        assert await ledger.queue(session, [ledger.NewMessage(**{**email.__dict__, "origin": later})]) == 0
+        opted = (await session.execute(text("SELECT reason FROM opt_out WHERE recipient = :r"), {"r": address})).all()
+    assert opted == [("hard_bounce",)]
+    assert (await statuses(db, later))[address] == "suppressed"
 
 
 async def test_temporary_failures_back_off_then_give_up(db: Database) -> None:

@@ -37,6 +37,7 @@ class Received:
     raw: bytes
     mail: EmailMessage
     rcpt: list[str]
+    mail_from: str = ""
 
 
 class Mailbox:
@@ -50,7 +51,7 @@ class Mailbox:
         raw = envelope.original_content or envelope.content
         mail = message_from_bytes(raw, policy=policy.default)
         with self._lock:
-            self.messages.append(Received(raw, mail, list(envelope.rcpt_tos)))  # type: ignore[arg-type]
+            self.messages.append(Received(raw, mail, list(envelope.rcpt_tos), envelope.mail_from or ""))  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[Received]:
@@ -154,6 +155,8 @@ def service_env(mailbox: Mailbox, gateway: SmsGateway, http_port: int, **extra: 
         "CRM_NOTIFY_EMAIL_BURST": "500",
         "CRM_NOTIFY_RETRY_BASE_SECONDS": "0.2",
         "CRM_NOTIFY_LEASE_SECONDS": "3",
+        "CRM_NOTIFY_BOUNCE_HOST": "127.0.0.1",
+        "CRM_NOTIFY_BOUNCE_PORT": str(free_port()),
         **extra,
     }
 
@@ -162,6 +165,7 @@ def service_env(mailbox: Mailbox, gateway: SmsGateway, http_port: int, **extra: 
 class Notifications:
     process: ServiceProcess
     http: str
+    bounce_port: int
 
     @property
     def address(self) -> str:
@@ -172,8 +176,9 @@ class Notifications:
 async def notifications(services: Services, mailbox: Mailbox, sms_gateway: SmsGateway) -> Notifications:
     http_port = free_port()
     sms_gateway.webhook = f"http://127.0.0.1:{http_port}/webhooks/sms/delivery"
-    process = await services.start("notifications", env=service_env(mailbox, sms_gateway, http_port))
-    return Notifications(process, f"http://127.0.0.1:{http_port}")
+    env = service_env(mailbox, sms_gateway, http_port)
+    process = await services.start("notifications", env=env)
+    return Notifications(process, f"http://127.0.0.1:{http_port}", int(env["CRM_NOTIFY_BOUNCE_PORT"]))
 
 
 async def publish(
