@@ -1,7 +1,8 @@
 """notifications: a mass mailing's messages per second through the real sender loop (ledger
-claim with SKIP LOCKED, attempt recorded before the hand-over, Redis token bucket, outcome
-and outbox event committed after) into a local aiosmtpd server, against the same aiosmtplib
-client sending the same messages in a bare loop, in the same run."""
+claim with SKIP LOCKED, Redis token bucket, the hand-over committed before each SMTP
+end-of-data — grouped across the connections waiting at that point — outcome and outbox
+event committed after) into a local aiosmtpd server, against the same aiosmtplib client
+sending the same messages in a bare loop, in the same run."""
 
 from __future__ import annotations
 

@@ -208,14 +208,21 @@ class LedgerWriter:
             # One connection for the pass (no pool checkout and ping per commit).
             async with self.db.engine.connect() as connection:
                 driver = (await connection.get_raw_connection()).driver_connection
-                while self._handovers or self._outcomes:
-                    if not self._handovers and not self._closing:  # outcomes alone can wait a little for company
-                        self._arrived.clear()
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._arrived.wait(), GROUP_COMMIT_SECONDS)
-                    handovers, self._handovers = self._handovers, []
-                    outcomes, self._outcomes = self._outcomes, []
-                    await self._commit(driver, handovers, outcomes)
+                # The commit is on every message's path. To be strict for a crash of this
+                # process it must reach PostgreSQL, not its disk; a crash of PostgreSQL
+                # itself within wal_writer_delay could lose a mark and send a message again.
+                await driver.execute("SET synchronous_commit = off")
+                try:
+                    while self._handovers or self._outcomes:
+                        if not self._handovers and not self._closing:  # outcomes alone wait a little for company
+                            self._arrived.clear()
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(self._arrived.wait(), GROUP_COMMIT_SECONDS)
+                        handovers, self._handovers = self._handovers, []
+                        outcomes, self._outcomes = self._outcomes, []
+                        await self._commit(driver, handovers, outcomes)
+                finally:
+                    await driver.execute("RESET synchronous_commit")  # the connection goes back to the pool
         except Exception:
             log.exception("the sender's ledger connection failed; its rows recover when their leases expire")
             for _, _, future in self._handovers:
