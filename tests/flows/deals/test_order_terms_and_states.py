@@ -98,6 +98,7 @@ async def test_heads_edit_the_states_of_an_order_kind(commerce: ServiceProcess, 
             order_request(catalogue, "ST-1"), metadata=auth("shop", shop_id=shop_id)
         )
         assert placed.state == "new"
+        placed_ids = [placed.order_id]
         stub = pb_grpc.DealsServiceStub(channel)
         original = await stub.ListOrderStates(pb.ListOrderStatesRequest(kind=pb.ORDER_KIND_SHOP), metadata=auth("head"))
         working = [
@@ -135,10 +136,20 @@ async def test_heads_edit_the_states_of_an_order_kind(commerce: ServiceProcess, 
                 )
             assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
             assert "packing" in (caught.value.details() or "")
-        finally:
-            await stub.SetOrderState(
-                pb.SetOrderStateRequest(id=placed.order_id, state="cancelled"), metadata=auth("head")
+
+            # The very next shop order starts in the new first working state, not a remembered one.
+            await stub.SetOrderStates(
+                pb.SetOrderStatesRequest(kind=pb.ORDER_KIND_SHOP, states=[working[2], working[0], working[1]]),
+                metadata=auth("head"),
             )
+            second = await pb_grpc.ShopServiceStub(channel).PushOrder(
+                order_request(catalogue, "ST-2"), metadata=auth("shop", shop_id=shop_id)
+            )
+            placed_ids.append(second.order_id)
+            assert second.state == "in_work"
+        finally:
+            for order_id in placed_ids:
+                await stub.SetOrderState(pb.SetOrderStateRequest(id=order_id, state="cancelled"), metadata=auth("head"))
             working_states = [
                 s for s in original.states if s.code not in ("awaiting_approval", "completed", "cancelled")
             ]
