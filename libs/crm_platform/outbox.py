@@ -55,6 +55,7 @@ class OutboxRelay:
         lock_name: str,
         batch_size: int = 500,
         poll_seconds: float = 0.05,
+        idle_poll_seconds: float = 1.0,
         standby_seconds: float = 1.0,
         retention: timedelta = timedelta(days=1),
     ) -> None:
@@ -64,6 +65,7 @@ class OutboxRelay:
         self._lock_key = zlib.crc32(f"crm-outbox:{lock_name}".encode())
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._idle_poll_seconds = max(idle_poll_seconds, poll_seconds)
         self._standby_seconds = standby_seconds
         self._retention = retention
         self._stopping = asyncio.Event()
@@ -136,13 +138,19 @@ class OutboxRelay:
         log.info("outbox relay is the leader")
         try:
             purge_at = utcnow()
+            # Polling finds what other replicas commit; a local commit wakes the relay at once.
+            # While nothing comes, the poll slows down to idle_poll_seconds, so that an idle
+            # service does not query its database twenty times a second.
+            wait = self._poll_seconds
             while not self._stopping.is_set():
                 sent = await self._relay_batch(conn)
                 if utcnow() >= purge_at:
                     await self._purge(conn)
                     purge_at = utcnow() + timedelta(minutes=10)
-                if sent < self._batch_size:
-                    await self._sleep(self._poll_seconds)
+                if sent >= self._batch_size:
+                    continue
+                wait = self._poll_seconds if sent else min(wait * 2, self._idle_poll_seconds)
+                await self._sleep(wait)
         finally:
             self.is_leader = False
             await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._lock_key})

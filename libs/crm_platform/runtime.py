@@ -72,6 +72,7 @@ class Runtime:
             lock_name=spec.name,
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
+            idle_poll_seconds=settings.outbox_idle_poll_seconds,
         )
         self.db.after_commit.append(self.relay.wake)
         self.verifier = TokenVerifier(settings.jwt_secret.get_secret_value(), settings.jwt_issuer)

@@ -34,7 +34,13 @@ class ServiceSettings(BaseSettings):
         default=None, description="Diagnostics: run under cProfile and write the stats to this file on shutdown."
     )
     shutdown_grace_seconds: float = 20.0
-    outbox_poll_seconds: float = 0.05
+    outbox_poll_seconds: float = Field(
+        default=0.05, description="How often the outbox relay looks for events while they keep coming."
+    )
+    outbox_idle_poll_seconds: float = Field(
+        default=1.0,
+        description="The slowest poll when idle; bounds how late an event committed by another replica is sent.",
+    )
     outbox_batch_size: int = 500
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
