@@ -90,3 +90,10 @@ def test_mail_that_is_not_a_dsn_is_not_read_as_one() -> None:
 def test_any_bytes_give_a_report_or_none_never_an_error(raw: bytes) -> None:
     result = parse_dsn(raw)
     assert result is None or all(s.action and s.status for s in result)
+
+
+@given(st.integers(min_value=0, max_value=2000), st.binary(min_size=1, max_size=40))
+def test_a_damaged_dsn_gives_a_report_or_none_never_an_error(at: int, noise: bytes) -> None:
+    raw = dsn(("nobody@ukr.net", "failed", "5.1.1"))
+    result = parse_dsn(raw[:at] + noise + raw[at:])
+    assert result is None or all(s.verdict in Verdict for s in result)
