@@ -125,7 +125,7 @@ class Sender:
         return len(claimed)
 
     async def _send(self, messages: list[MessageRow], channel: Channel, limiter_error: str) -> None:
-        writer = LedgerWriter(self.db, self.settings.retry_base_seconds)
+        writer = LedgerWriter(self.db, self.settings.retry_base_seconds, durable=self.settings.handover_durable)
 
         async def attempt(message: MessageRow) -> None:
             if limiter_error:
@@ -172,9 +172,10 @@ class LedgerWriter:
     the outcomes finished meanwhile. Right after each commit the committed messages'
     terminators are written, with no await in between."""
 
-    def __init__(self, db: Database, retry_base_seconds: float) -> None:
+    def __init__(self, db: Database, retry_base_seconds: float, *, durable: bool = True) -> None:
         self.db = db
         self.retry_base_seconds = retry_base_seconds
+        self.durable = durable
         self._handovers: list[tuple[MessageRow, Callable[[], None], asyncio.Future[Handed]]] = []
         self._outcomes: list[tuple[MessageRow, Outcome]] = []
         self._arrived = asyncio.Event()
@@ -208,10 +209,10 @@ class LedgerWriter:
             # One connection for the pass (no pool checkout and ping per commit).
             async with self.db.engine.connect() as connection:
                 driver = (await connection.get_raw_connection()).driver_connection
-                # The commit is on every message's path. To be strict for a crash of this
-                # process it must reach PostgreSQL, not its disk; a crash of PostgreSQL
-                # itself within wal_writer_delay could lose a mark and send a message again.
-                await driver.execute("SET synchronous_commit = off")
+                # The commit is on every message's path. For a crash of this process it need
+                # only reach PostgreSQL; the disk protects against a crash of PostgreSQL too.
+                if not self.durable:
+                    await driver.execute("SET synchronous_commit = off")
                 try:
                     while self._handovers or self._outcomes:
                         if not self._handovers and not self._closing:  # outcomes alone wait a little for company
@@ -222,7 +223,8 @@ class LedgerWriter:
                         outcomes, self._outcomes = self._outcomes, []
                         await self._commit(driver, handovers, outcomes)
                 finally:
-                    await driver.execute("RESET synchronous_commit")  # the connection goes back to the pool
+                    if not self.durable:
+                        await driver.execute("RESET synchronous_commit")  # the connection goes back to the pool
         except Exception:
             log.exception("the sender's ledger connection failed; its rows recover when their leases expire")
             for _, _, future in self._handovers:

@@ -45,6 +45,14 @@ class NotifySettings(BaseSettings):
     sms_rate_per_second: float = 20.0
     sms_burst: int = 20
     sender_batch: int = 50
+    handover_durable: bool = Field(
+        default=True,
+        description=(
+            "Wait for PostgreSQL's disk when the ledger records a hand-over. Off is faster and still never "
+            "re-sends after a crash of this service, but a crash of PostgreSQL itself within its WAL writer "
+            "delay (~200 ms) could send those messages again."
+        ),
+    )
     sender_loops: int = Field(default=1, description="Sender loops per channel per replica.")
     sender_poll_seconds: float = 0.2
     lease_seconds: float = 60.0
