@@ -246,7 +246,9 @@ class LedgerWriter:
         sent = [(m, o) for m, o in outcomes if o.result is Result.SENT]
         others = [(m, o) for m, o in outcomes if o.result is not Result.SENT]
         now = utcnow()
+        transaction = driver.transaction()
         try:
+            await transaction.start()
             ours = await hand_over_and_record_sent(
                 driver,
                 [(m.id, m.attempts) for m, _, _ in handovers],
@@ -255,11 +257,22 @@ class LedgerWriter:
                 ledger.outbox_rows(ledger.sent_events(sent, now)),
             )
         except Exception:
+            with contextlib.suppress(Exception):
+                await transaction.rollback()
             log.exception("the ledger could not record %d hand-overs and %d outcomes", len(handovers), len(sent))
             for _, _, future in handovers:
                 if not future.done():
                     future.set_result(Handed.FAILED)
             raise
+        # The marks are written and their rows locked, not yet committed. COMMIT goes into
+        # PostgreSQL's socket and the terminators into the SMTP sockets one after the other,
+        # before either answer is awaited: once both are in the kernel they reach their servers
+        # even if this process dies, so a crash can no longer fall between a committed mark and
+        # its terminator (which would lose the message) nor between a terminator and its mark
+        # (which would send it twice). Only the instructions between the two writes remain.
+        committing = asyncio.ensure_future(transaction.commit())
+        await asyncio.sleep(0)  # the commit task runs first (FIFO) and writes COMMIT
+        terminated: list[asyncio.Future[Handed]] = []
         for message, terminate, future in handovers:
             if future.done():  # its sender gave up waiting; its connection is being dropped
                 continue
@@ -271,7 +284,18 @@ class LedgerWriter:
             except Exception:
                 future.set_result(Handed.UNTERMINATED)
             else:
+                terminated.append(future)
+        try:
+            await committing
+        except Exception:
+            # The terminators are out: those messages are delivered, their marks are not. The
+            # replies still record them as sent; only a crash before that would send them again.
+            log.exception("the hand-over commit failed after %d terminators were written", len(terminated))
+            for future in terminated:
                 future.set_result(Handed.TERMINATED)
+            raise
+        for future in terminated:
+            future.set_result(Handed.TERMINATED)
         for callback in self.db.after_commit:
             callback()
         if others:  # retries and failures, rare: the ORM path

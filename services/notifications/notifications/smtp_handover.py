@@ -34,6 +34,9 @@ class OpenData:
     def terminate(self) -> None:
         """Writes the terminator; raises SMTPServerDisconnected if the connection is gone
         (then the server got nothing it may deliver)."""
+        # As aiosmtplib's execute_command does before a write: a reply arriving before
+        # reply() is awaited is kept, not dropped as unsolicited data.
+        self.protocol._response_pending = True
         self.protocol.write(TERMINATOR)
 
     async def reply(self) -> SMTPResponse:

@@ -115,6 +115,19 @@ CHILD = textwrap.dedent(
 )
 
 
+async def test_a_reply_that_arrives_before_it_is_awaited_is_kept(smtp: tuple[int, Recorder]) -> None:
+    """The sender awaits its ledger commit between writing the terminator and reading the
+    reply; the server's answer may well be there first."""
+    port, recorder = smtp
+    client = await connected(port)
+    data = await open_data(client, "noreply@agrocentr.ua", "olena@zoria-agro.com.ua", letter("Добрий день!"))
+    data.terminate()
+    await settle()  # the 250 arrives now, before reply() is called
+    assert (await data.reply()).code == 250
+    assert len(recorder.received) == 1
+    await client.quit()
+
+
 @pytest.mark.parametrize(("terminate", "delivered"), [(False, 0), (True, 1)])
 async def test_a_sigkilled_sender_delivers_only_what_it_terminated(
     smtp: tuple[int, Recorder], terminate: bool, delivered: int
