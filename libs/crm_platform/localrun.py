@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,8 @@ GRPC_PORTS = {
     "notifications": 50056,
 }
 HTTP_PORTS = {name: 8080 + i for i, name in enumerate(GRPC_PORTS, start=1)}
+# Listeners a service has besides gRPC and HTTP: (host variable, port variable) -> local port.
+OTHER_LISTENERS = {"notifications": ("CRM_NOTIFY_BOUNCE_HOST", "CRM_NOTIFY_BOUNCE_PORT", 2525)}
 PG = "postgresql+asyncpg://crm:crm@127.0.0.1:{port}/{db}"
 STATE = Path(os.environ.get("CRM_STATE_DIR", Path.cwd() / ".local"))
 
@@ -139,7 +142,16 @@ def local_process(name: str) -> ServiceProcess:
         database=f"crm_{name}",
         log_path=STATE / "logs" / f"{name}.log",
         peers=dict(GRPC_PORTS),
+        env_overrides=other_listeners(name, lambda default: default),
     )
+
+
+def other_listeners(name: str, port: Callable[[int], int]) -> dict[str, str]:
+    """The service's other listeners on loopback; port(default) picks each one's port."""
+    if name not in OTHER_LISTENERS:
+        return {}
+    host_variable, port_variable, default = OTHER_LISTENERS[name]
+    return {host_variable: "127.0.0.1", port_variable: str(port(default))}
 
 
 def _pid_file(name: str) -> Path:

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 
 from crm_platform.auth import issue_token
-from crm_platform.localrun import ServiceProcess
+from crm_platform.localrun import ServiceProcess, other_listeners
 from crm_platform.migrations import upgrade
 from crm_platform.settings import ServiceSettings
 
@@ -127,6 +127,7 @@ class Services:
                 "CRM_KAFKA_GROUP_ID": database,
                 "CRM_LOG_LEVEL": "INFO",
                 "CRM_SHUTDOWN_GRACE_SECONDS": "5",
+                **other_listeners(name, lambda _: free_port()),
                 **(env or {}),
             },
             peers=dict(self.addresses),
