@@ -41,7 +41,7 @@ def draft(name: str, manager: str = "olena.kovalenko") -> pb.PartnerDraft:
 
 
 async def open_deal_when_known(
-    deals: deals_pb2_grpc.DealsServiceStub, partner_id: str, timeout: float = 30.0
+    deals: deals_pb2_grpc.DealsServiceStub, partner_id: str, timeout: float = 60.0
 ) -> deals_pb2.Deal:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

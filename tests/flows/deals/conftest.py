@@ -104,7 +104,7 @@ async def register_partner(partners: ServiceProcess, name: str, segment: str) ->
     return registered.partner.id
 
 
-async def eventually(call, timeout: float = 30.0):
+async def eventually(call, timeout: float = 60.0):
     """Retries call while it fails with FAILED_PRECONDITION (an event not yet consumed)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
