@@ -120,3 +120,29 @@ def test_a_cached_token_still_expires() -> None:
         verifier.verify(token)
     with pytest.raises(Unauthenticated):
         verifier.verify(token[:-2] + "xx")  # a forged variant is never a cache hit
+
+
+class _DriverError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "transient"),
+    [
+        ("57P03", True),  # the database system is starting up
+        ("57P01", True),  # terminating connection due to administrator command
+        ("08006", True),  # connection failure
+        ("53300", True),  # too many connections
+        ("23505", False),  # unique violation: a bug or a race, never waited out
+        ("22P02", False),  # invalid text representation
+    ],
+)
+def test_a_database_restarting_is_transient_and_bad_data_is_not(sqlstate: str, transient: bool) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from crm_platform.faults import is_transient
+
+    error = DBAPIError("SELECT 1", {}, _DriverError(sqlstate))
+    assert is_transient(error) is transient
