@@ -18,18 +18,16 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import grpc
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from crm.partners.v1 import partners_pb2 as pb
 from crm.partners.v1 import partners_pb2_grpc as pb_grpc
 from stdnum.ua import edrpou
 
-from bench.common import LoadResult, describe, echo_server, run_load
+from bench.common import LoadResult, alternating, describe, echo_server, start_group_at_end
 from crm_platform.clock import utcnow
 from crm_platform.db import Database
 from crm_platform.localrun import ServiceProcess
 from crm_platform.migrations import upgrade
-from crm_platform.testing import ADMIN_DSN, KAFKA, STATE, auth, db_url, free_port
+from crm_platform.testing import ADMIN_DSN, STATE, auth, db_url, free_port
 from crm_platform.text import fold, latin
 from partners.app import SPEC
 from partners.duplicates import Probe, find_candidates
@@ -42,12 +40,6 @@ CHECKS = 300
 CONCURRENCY = 16
 SECONDS = 5.0
 ROUNDS = 10
-
-
-def combined(rounds: list[LoadResult]) -> LoadResult:
-    return LoadResult(
-        sum(r.requests for r in rounds), sum(r.seconds for r in rounds), [x for r in rounds for x in r.latencies]
-    )
 
 
 WORDS = [
@@ -400,38 +392,8 @@ async def precision_recall(url: str, rows: list[Row]) -> None:
     print("   recall by kind: " + ", ".join(f"{k} {sum(v) / len(v):.3f}" for k, v in by_kind.items()))
 
 
-async def start_at_the_head(group_id: str) -> int:
-    """Commits the end offsets of the topics partners consumes for a new consumer group, so
-    the measured process serves GetPartner in a steady state instead of replaying the shared
-    broker's whole history (other services' orders and prices) while it is measured."""
-    assert SPEC.consumer is not None
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(SPEC.consumer.topics)
-    finally:
-        await admin.close()
-    partitions = [
-        TopicPartition(topic["topic"], p["partition"])
-        for topic in described
-        if not topic.get("error_code")
-        for p in topic["partitions"]
-    ]
-    if not partitions:
-        return 0
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group_id, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.commit(dict(ends))
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
-
-
 async def get_partner_throughput(name: str, partner_id: uuid.UUID) -> None:
-    skipped = await start_at_the_head(name)
+    skipped = await start_group_at_end(name, SPEC.consumer.topics if SPEC.consumer else [])
     process = ServiceProcess(
         name="partners",
         grpc_port=free_port(),
@@ -456,20 +418,14 @@ async def get_partner_throughput(name: str, partner_id: uuid.UUID) -> None:
                 raw_request = request.SerializeToString()
                 for _ in range(200):
                     await echo_call(raw_request)
-                # Alternating short rounds: both servers see the same background load on this shared machine.
-                measured_rounds, echo_rounds, window = [], [], SECONDS / ROUNDS
-                for _ in range(ROUNDS):
-                    measured_rounds.append(
-                        await run_load(
-                            lambda: stub.GetPartner(request, metadata=metadata),
-                            concurrency=CONCURRENCY,
-                            seconds=window,
-                        )
-                    )
-                    echo_rounds.append(
-                        await run_load(lambda: echo_call(raw_request), concurrency=CONCURRENCY, seconds=window)
-                    )
-        measured, echo = combined(measured_rounds), combined(echo_rounds)
+                rounds = await alternating(
+                    lambda: stub.GetPartner(request, metadata=metadata),
+                    lambda: echo_call(raw_request),
+                    rounds=ROUNDS,
+                    window=SECONDS / ROUNDS,
+                    concurrency=CONCURRENCY,
+                )
+        measured, echo = LoadResult.combined([m for m, _ in rounds]), LoadResult.combined([e for _, e in rounds])
     finally:
         await asyncio.to_thread(process.stop, 15.0)
     print(f"(the service's consumer group starts at the head of its topics: {skipped:,} old events not replayed)")

@@ -20,16 +20,14 @@ from decimal import Decimal
 
 import asyncpg
 import grpc
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from crm.pricing.v1 import pricing_pb2 as pb
 from crm.pricing.v1 import pricing_pb2_grpc as pb_grpc
 
-from bench.common import LoadResult, echo_server, run_load
+from bench.common import LoadResult, alternating, echo_server, start_group_at_end
 from crm_platform.db import Database
 from crm_platform.localrun import ServiceProcess
 from crm_platform.migrations import upgrade
-from crm_platform.testing import ADMIN_DSN, KAFKA, STATE, auth, db_url, free_port
+from crm_platform.testing import ADMIN_DSN, STATE, auth, db_url, free_port
 from pricing.app import SPEC
 from pricing.price_types import recalculate
 
@@ -145,46 +143,8 @@ async def recalculation(name: str, base_id: uuid.UUID, type_ids: list[uuid.UUID]
     )
 
 
-def combined(results: list[LoadResult]) -> LoadResult:
-    return LoadResult(
-        sum(r.requests for r in results), sum(r.seconds for r in results), [x for r in results for x in r.latencies]
-    )
-
-
-async def start_at_the_end(group: str, topics: list[str]) -> int:
-    """Commits the new consumer group's offsets at the ends of the topics it reads.
-
-    A fresh group would otherwise replay every partner event other runs left on the shared
-    broker while Quote is measured; a deployed replica joins its group where it left off.
-    Returns how many events were skipped."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    partitions = [
-        TopicPartition(t["topic"], p["partition"])
-        for t in described
-        if not t.get("error_code")
-        for p in t["partitions"]
-    ]
-    if not partitions:
-        return 0
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        starts = await consumer.beginning_offsets(partitions)
-        await consumer.commit({p: ends[p] for p in partitions})
-    finally:
-        await consumer.stop()
-    return sum(ends[p] - starts[p] for p in partitions)
-
-
 async def quote_throughput(name: str, product_ids: list[uuid.UUID]) -> None:
-    skipped = await start_at_the_end(name, SPEC.consumer.topics if SPEC.consumer else [])
+    skipped = await start_group_at_end(name, SPEC.consumer.topics if SPEC.consumer else [])
     print(f"consumer group starts at the end of its topics ({skipped:,} earlier events not replayed)")
     process = ServiceProcess(
         name="pricing",
@@ -223,18 +183,16 @@ async def quote_throughput(name: str, product_ids: list[uuid.UUID]) -> None:
             assert pb.QuoteResponse.FromString(await quote_call(raw, metadata=metadata)) == reply
             async with echo_server(reply_size) as echo_address, grpc.aio.insecure_channel(echo_address) as echo_channel:
                 echo_call = echo_channel.unary_unary("/bench.Echo/Echo")
-                rounds: list[tuple[LoadResult, LoadResult]] = []
-                # Short alternating windows: a neighbour's burst of CPU on a shared machine then
-                # weighs on both sides instead of on whichever happened to run during it.
-                for _ in range(ROUNDS):
-                    quoted = await run_load(
-                        lambda: quote_call(raw, metadata=metadata), concurrency=CONCURRENCY, seconds=WINDOW
-                    )
-                    echoed = await run_load(lambda: echo_call(raw), concurrency=CONCURRENCY, seconds=WINDOW)
-                    rounds.append((quoted, echoed))
+                rounds = await alternating(
+                    lambda: quote_call(raw, metadata=metadata),
+                    lambda: echo_call(raw),
+                    rounds=ROUNDS,
+                    window=WINDOW,
+                    concurrency=CONCURRENCY,
+                )
     finally:
         await asyncio.to_thread(process.stop, 15.0)
-    measured, echo = combined([q for q, _ in rounds]), combined([e for _, e in rounds])
+    measured, echo = LoadResult.combined([q for q, _ in rounds]), LoadResult.combined([e for _, e in rounds])
     ratios = sorted(q.per_second / e.per_second for q, e in rounds)
     print(
         f"{ROUNDS} alternating rounds of {WINDOW:.0f} s each; per-round ratios " + ", ".join(f"{r:.2f}" for r in ratios)

@@ -11,8 +11,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import grpc
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
-from crm_platform.testing import free_port
+from crm_platform.testing import KAFKA, free_port
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ class LoadResult:
         return (
             f"{self.per_second:,.0f} req/s, p50 {self.percentile(50) * 1000:.2f} ms, "
             f"p99 {self.percentile(99) * 1000:.2f} ms"
+        )
+
+    @classmethod
+    def combined(cls, results: list[LoadResult]) -> LoadResult:
+        return cls(
+            sum(r.requests for r in results), sum(r.seconds for r in results), [x for r in results for x in r.latencies]
         )
 
 
@@ -57,6 +65,59 @@ async def run_load(call: Callable[[], Awaitable[object]], *, concurrency: int, s
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return LoadResult(len(latencies), time.perf_counter() - began, latencies)
+
+
+async def alternating(
+    measured: Callable[[], Awaitable[object]],
+    baseline: Callable[[], Awaitable[object]],
+    *,
+    rounds: int,
+    window: float,
+    concurrency: int,
+) -> list[tuple[LoadResult, LoadResult]]:
+    """Short windows of the measured call and the baseline, one after the other: a neighbour's
+    burst of CPU on a shared machine then weighs on both sides instead of on whichever happened
+    to run during it."""
+    results = []
+    for _ in range(rounds):
+        results.append(
+            (
+                await run_load(measured, concurrency=concurrency, seconds=window),
+                await run_load(baseline, concurrency=concurrency, seconds=window),
+            )
+        )
+    return results
+
+
+async def start_group_at_end(group: str, topics: list[str]) -> int:
+    """Commits a new consumer group's offsets at the ends of the topics it reads, so a service
+    measured under that group serves in a steady state instead of replaying what other runs left
+    on the shared broker (a deployed replica joins its group where it left off). Returns how many
+    events were skipped."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        if not topic.get("error_code")
+        for partition in topic["partitions"]
+    ]
+    if not partitions:
+        return 0
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        await consumer.commit({p: ends[p] for p in partitions})
+    finally:
+        await consumer.stop()
+    return sum(ends[p] - starts[p] for p in partitions)
 
 
 async def timed(call: Callable[[], Awaitable[object]], repeat: int) -> list[float]:

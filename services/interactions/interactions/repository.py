@@ -117,31 +117,25 @@ class MergeRepository:
             )
         table = InteractionRow.__table__  # type: ignore[attr-defined]
         await self.session.execute(update(table).where(table.c.partner_id.in_(merged)).values(partner_id=survivor))
-        names = {str(m) for m in merged}
-        for merged_id in names:
-            rows = await self.session.execute(
-                select(InteractionRow).where(table.c.participants.contains([{"partner_id": merged_id}]))
-            )
-            for row in rows.scalars():
-                row.participants = [
-                    {**p, "partner_id": str(survivor)} if p.get("partner_id") in names else p for p in row.participants
-                ]
+        await self._repoint_participants("partner_id", merged, survivor)
         appointments = AppointmentRow.__table__  # type: ignore[attr-defined]
         await self.session.execute(
             update(appointments).where(appointments.c.client_partner_id.in_(merged)).values(client_partner_id=survivor)
         )
 
     async def repoint_persons(self, merged: list[uuid.UUID], survivor: uuid.UUID) -> None:
+        await self._repoint_participants("person_id", merged, survivor)
+
+    async def _repoint_participants(self, key: str, merged: list[uuid.UUID], survivor: uuid.UUID) -> None:
+        """Participants resolved to a merged partner or person (key) now name the survivor."""
         table = InteractionRow.__table__  # type: ignore[attr-defined]
         names = {str(m) for m in merged}
         for merged_id in names:
             rows = await self.session.execute(
-                select(InteractionRow).where(table.c.participants.contains([{"person_id": merged_id}]))
+                select(InteractionRow).where(table.c.participants.contains([{key: merged_id}]))
             )
             for row in rows.scalars():
-                row.participants = [
-                    {**p, "person_id": str(survivor)} if p.get("person_id") in names else p for p in row.participants
-                ]
+                row.participants = [{**p, key: str(survivor)} if p.get(key) in names else p for p in row.participants]
 
 
 class InteractionRepository:
