@@ -148,8 +148,11 @@ async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     await server.stop(settings.shutdown_grace_seconds)
     for task in background:
         task.cancel()
-    await asyncio.gather(*background, return_exceptions=True)
-    await runtime.broker.stop()
+    # Each step is bounded: a stop signal that lands while the consumer group is rebalancing
+    # can leave aiokafka waiting on the group. Nothing is lost by going on: offsets not
+    # committed are read again after the restart, and the inbox makes that harmless.
+    await _bounded(asyncio.gather(*background, return_exceptions=True), settings, "background jobs")
+    await _bounded(runtime.broker.stop(), settings, "the Kafka consumers and producer")
     await runtime.relay.stop(flush_timeout=min(5.0, settings.shutdown_grace_seconds))
     for hook in components.on_stop:
         await hook()
@@ -159,6 +162,13 @@ async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     await runtime.redis.aclose()
     await runtime.db.dispose()
     log.info("%s stopped", spec.name)
+
+
+async def _bounded(step: Awaitable[object], settings: ServiceSettings, what: str) -> None:
+    try:
+        await asyncio.wait_for(step, settings.shutdown_grace_seconds)
+    except TimeoutError:
+        log.warning("%s did not stop within %.0f s; going on with the shutdown", what, settings.shutdown_grace_seconds)
 
 
 def main(spec: ServiceSpec, argv: Sequence[str] | None = None) -> None:
