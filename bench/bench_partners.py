@@ -22,12 +22,12 @@ from crm.partners.v1 import partners_pb2 as pb
 from crm.partners.v1 import partners_pb2_grpc as pb_grpc
 from stdnum.ua import edrpou
 
-from bench.common import LoadResult, alternating, describe, echo_server, start_group_at_end
+from bench.common import LoadResult, alternating, describe, echo_server, gateway_metadata, start_group_at_end
 from crm_platform.clock import utcnow
 from crm_platform.db import Database
 from crm_platform.localrun import ServiceProcess
 from crm_platform.migrations import upgrade
-from crm_platform.testing import ADMIN_DSN, STATE, auth, db_url, free_port
+from crm_platform.testing import ADMIN_DSN, STATE, db_url, free_port
 from crm_platform.text import fold, latin
 from partners.app import SPEC
 from partners.duplicates import Probe, find_candidates
@@ -406,7 +406,7 @@ async def get_partner_throughput(name: str, partner_id: uuid.UUID) -> None:
     try:
         await asyncio.to_thread(process.wait_serving, 90.0)
         request = pb.GetPartnerRequest(id=str(partner_id))
-        metadata = auth("manager")
+        metadata = gateway_metadata("manager")
         async with grpc.aio.insecure_channel(process.address) as channel:
             stub = pb_grpc.PartnersServiceStub(channel)
             reply = await stub.GetPartner(request, metadata=metadata)
@@ -417,10 +417,10 @@ async def get_partner_throughput(name: str, partner_id: uuid.UUID) -> None:
                 echo_call = echo_channel.unary_unary("/bench.Echo/Echo")
                 raw_request = request.SerializeToString()
                 for _ in range(200):
-                    await echo_call(raw_request)
+                    await echo_call(raw_request, metadata=metadata)
                 rounds = await alternating(
                     lambda: stub.GetPartner(request, metadata=metadata),
-                    lambda: echo_call(raw_request),
+                    lambda: echo_call(raw_request, metadata=metadata),
                     rounds=ROUNDS,
                     window=SECONDS / ROUNDS,
                     concurrency=CONCURRENCY,

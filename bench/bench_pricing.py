@@ -23,11 +23,11 @@ import grpc
 from crm.pricing.v1 import pricing_pb2 as pb
 from crm.pricing.v1 import pricing_pb2_grpc as pb_grpc
 
-from bench.common import LoadResult, alternating, echo_server, start_group_at_end
+from bench.common import LoadResult, alternating, echo_server, gateway_metadata, start_group_at_end
 from crm_platform.db import Database
 from crm_platform.localrun import ServiceProcess
 from crm_platform.migrations import upgrade
-from crm_platform.testing import ADMIN_DSN, STATE, auth, db_url, free_port
+from crm_platform.testing import ADMIN_DSN, STATE, db_url, free_port
 from pricing.app import SPEC
 from pricing.price_types import recalculate
 
@@ -165,7 +165,7 @@ async def quote_throughput(name: str, product_ids: list[uuid.UUID]) -> None:
                 for i, pid in enumerate(random.Random(3).sample(product_ids, LINES))
             ],
         )
-        metadata = auth("service")
+        metadata = gateway_metadata("service")
         async with grpc.aio.insecure_channel(process.address) as channel:
             stub = pb_grpc.PricingServiceStub(channel)
             started = time.perf_counter()
@@ -185,7 +185,7 @@ async def quote_throughput(name: str, product_ids: list[uuid.UUID]) -> None:
                 echo_call = echo_channel.unary_unary("/bench.Echo/Echo")
                 rounds = await alternating(
                     lambda: quote_call(raw, metadata=metadata),
-                    lambda: echo_call(raw),
+                    lambda: echo_call(raw, metadata=metadata),
                     rounds=ROUNDS,
                     window=WINDOW,
                     concurrency=CONCURRENCY,

@@ -6,6 +6,7 @@ import asyncio
 import statistics
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import grpc
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from crm_platform.testing import KAFKA, free_port
+from crm_platform.testing import KAFKA, auth, free_port
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ class LoadResult:
         return cls(
             sum(r.requests for r in results), sum(r.seconds for r in results), [x for r in results for x in r.latencies]
         )
+
+
+def gateway_metadata(role: str, **claims: str) -> tuple[tuple[str, str], ...]:
+    """What a frontend gateway sends with every call: its bearer token and the request id it
+    logs the call under. The echo baseline is sent the same headers as the service."""
+    return (*auth(role, **claims), ("x-request-id", f"bench-{uuid.uuid4().hex}"))
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -236,6 +236,17 @@ def _money(value: Decimal, currency: str) -> common_pb2.Money:
     return M(amount=_plain(value), currency=currency)
 
 
+def _fill_totals(out: pb.QuoteResponse, totals: Totals, currency: str) -> None:
+    for field, value in (
+        (out.amount, totals.amount),
+        (out.discount, totals.discount),
+        (out.vat, totals.vat),
+        (out.total, totals.total),
+    ):
+        field.amount = _plain(value)
+        field.currency = currency
+
+
 def _fill_profitability(out: pb.Profitability, totals: Totals, currency: str) -> None:
     for field, value in ((out.revenue, totals.revenue), (out.cost, totals.cost), (out.margin, totals.margin)):
         field.amount = _plain(value)
@@ -248,8 +259,20 @@ def _fill_profitability(out: pb.Profitability, totals: Totals, currency: str) ->
 # reading a line. Only valid values are kept; each memo is cleared when it grows large.
 MAX_MEMO = 50_000
 _IDS: dict[str, uuid.UUID] = {}
-_QUANTITIES: dict[str, Decimal] = {}
+_QUANTITIES: dict[str, tuple[Decimal, str]] = {}
 _PERCENTS: dict[str, Decimal] = {}
+
+
+def _quantity_and_text(text: str, field: str) -> tuple[Decimal, str]:
+    quantity = parse_quantity(text, field)
+    return quantity, _plain(quantity)
+
+
+def _known_id(text: str, field: str) -> uuid.UUID | None:
+    """An optional id of a party (partner, agreement): the same few are quoted for again and again."""
+    if not text:
+        return None
+    return _IDS.get(text) or _memo(_IDS, text, parse_id, field)
 
 
 def _memo(memo: dict[str, T], text: str, parse: Callable[[str, str], T], field: str) -> T:
@@ -291,13 +314,15 @@ def _line_refs(lines: Sequence[pb.QuoteLine] | Sequence[pb.DocumentLine], discou
         else:
             product_id, sku = _product_ref("", line.sku, f"lines[{i}]")
         text = line.quantity
-        quantity = quantities.get(text) or _memo(quantities, text, parse_quantity, f"lines[{i}].quantity")
+        quantity, quantity_text = quantities.get(text) or _memo(
+            quantities, text, _quantity_and_text, f"lines[{i}].quantity"
+        )
         text = getattr(line, discount)
         if not text.strip():
             percent = zero
         elif (percent := percents.get(text)) is None:  # a percent may be zero: not `or`
             percent = _memo(percents, text, parse_percent, f"lines[{i}].{discount}")
-        refs.append(quoting.LineRef(product_id, sku, quantity, percent))
+        refs.append(quoting.LineRef(product_id, sku, quantity, percent, quantity_text=quantity_text))
     return refs
 
 
@@ -409,7 +434,7 @@ class PricingApi(pb_grpc.PricingServiceServicer):
         by_id, by_sku = await self.tables.products([r[0] for r in refs if r[0]], [r[1] for r in refs if not r[0]])
         resolved: dict[uuid.UUID, Decimal] = {}
         for i, ((product_id, sku), amount) in enumerate(zip(refs, amounts, strict=True)):
-            found = product_id if product_id in by_id else by_sku.get(sku)
+            found = product_id if product_id is not None and product_id.int in by_id else by_sku.get(sku)
             if found is None:
                 field = f"prices[{i}].product_id" if product_id else f"prices[{i}].sku"
                 raise InvalidArgument.single(field, f"unknown product {product_id or sku!r}")
@@ -535,11 +560,11 @@ class PricingApi(pb_grpc.PricingServiceServicer):
     # ------------------------------------------------------------ quote and terms
 
     def _party(self, partner_id: str, agreement_id: str) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-        return _optional_id(partner_id, "partner_id"), _optional_id(agreement_id, "agreement_id")
+        return _known_id(partner_id, "partner_id"), _known_id(agreement_id, "agreement_id")
 
     async def Quote(self, request: pb.QuoteRequest, context: ServicerContext) -> pb.QuoteResponse:
         partner_id, agreement_id = self._party(request.partner_id, request.agreement_id)
-        on = parse_day(request.on, "on", default=_today())
+        on = parse_day(request.on, "on") if request.on else _today()
         currency = check_currency(request.currency, "currency") if request.currency else ""
         lines = _line_refs(request.lines, "manual_discount_percent")
         priced = await quoting.quote(
@@ -552,39 +577,34 @@ class PricingApi(pb_grpc.PricingServiceServicer):
             price_type_id=str(priced.price_type.id),
             on=on.isoformat(),
         )
-        # Filled in place: a Money message per field built apart and copied in costs twice as much.
-        # Amounts are quantized to cents: str() never gives an exponent form.
-        for field, value in (
-            (reply.amount, totals.amount),
-            (reply.discount, totals.discount),
-            (reply.vat, totals.vat),
-            (reply.total, totals.total),
-        ):
-            field.amount = _plain(value)
-            field.currency = cur
+        # Filled in place, field by field: a Money message built apart and copied in costs twice
+        # as much, and this loop is most of a Quote's own time. Amounts are quantized to cents, so
+        # str() never gives an exponent form.
+        _fill_totals(reply, totals, cur)
         _fill_profitability(reply.profitability, totals, cur)
         if priced.violations:
             reply.violations.extend(_violations_out(priced.violations))
         add = reply.lines.add
-        for r, product in zip(priced.lines, priced.products, strict=True):
+        for r, product, ref in zip(priced.lines, priced.products, lines, strict=True):
             line = r.line
             out = add(
                 product_id=product.id_text,
                 sku=product.sku,
                 name=product.name,
-                quantity=_plain(line.quantity),
+                quantity=ref.quantity_text,
                 discount_percent=_percent_text(line.discount_percent),
                 vat_rate=product.vat_text if line.vat_rate else "0",
             )
-            for field, value in (
-                (out.price, line.price),
-                (out.amount, r.amount),
-                (out.discount, r.discount),
-                (out.vat, r.vat),
-                (out.total, r.total),
-            ):
-                field.amount = str(value)
-                field.currency = cur
+            money = out.price
+            money.amount, money.currency = str(line.price), cur
+            money = out.amount
+            money.amount, money.currency = str(r.amount), cur
+            money = out.discount
+            money.amount, money.currency = str(r.discount), cur
+            money = out.vat
+            money.amount, money.currency = str(r.vat), cur
+            money = out.total
+            money.amount, money.currency = str(r.total), cur
         return reply
 
     async def CheckTerms(self, request: pb.CheckTermsRequest, context: ServicerContext) -> pb.CheckTermsResponse:

@@ -146,7 +146,7 @@ async def compare(
     out: list[Comparison] = []
     for item in items:
         assert item.product_id is not None
-        product = by_id[item.product_id]
+        product = by_id[item.product_id.int]
         theirs = cents(item.price * rate)
         found = table.price(item.product_id, on)
         ours = found[0] if found else None

@@ -31,6 +31,9 @@ from pricing.repository import (
 )
 
 Series = tuple[list[date], list[Decimal]]
+# Tables read on every Quote line are keyed by the product id's 128-bit integer (UUID.int):
+# UUID.__hash__ is Python code, an int's hash is not.
+ProductKey = int
 SEGMENT_TTL_SECONDS = 2.0
 REDIS_DISTRUST_SECONDS = 5.0
 AGREEMENTS_TTL_SECONDS = 30.0
@@ -58,10 +61,10 @@ class ProductInfo:
 
 @dataclass
 class PriceTable:
-    series: dict[uuid.UUID, Series]
+    series: dict[ProductKey, Series]
 
     def price(self, product_id: uuid.UUID, on: date) -> tuple[Decimal, date] | None:
-        found = self.series.get(product_id)
+        found = self.series.get(product_id.int)
         if found is None:
             return None
         dates, amounts = found
@@ -70,7 +73,7 @@ class PriceTable:
 
     def dumps(self) -> bytes:
         return json.dumps(
-            {str(p): [[d.isoformat() for d in ds], [str(a) for a in am]] for p, (ds, am) in self.series.items()}
+            {f"{p:032x}": [[d.isoformat() for d in ds], [str(a) for a in am]] for p, (ds, am) in self.series.items()}
         ).encode()
 
     @classmethod
@@ -78,7 +81,8 @@ class PriceTable:
         data = json.loads(raw)
         return cls(
             {
-                uuid.UUID(p): ([date.fromisoformat(d) for d in ds], [Decimal(a) for a in am])
+                # Hex, with or without hyphens: copies written before the keys were integers still load.
+                int(p.replace("-", ""), 16): ([date.fromisoformat(d) for d in ds], [Decimal(a) for a in am])
                 for p, (ds, am) in data.items()
             }
         )
@@ -91,7 +95,7 @@ class PriceTables:
         self._tables: dict[uuid.UUID, PriceTable] = {}
         self._types: dict[uuid.UUID, PriceTypeRow] | None = None
         self._default: tuple[dict[uuid.UUID, PriceTypeRow], PriceTypeRow | None] | None = None
-        self._products: dict[uuid.UUID, ProductInfo] = {}
+        self._products: dict[ProductKey, ProductInfo] = {}
         self._skus: dict[str, uuid.UUID] = {}
         self._rates: dict[tuple[str, str, date], tuple[Decimal, date] | None] = {}
         self._agreements: dict[uuid.UUID, AgreementRow] | None = None
@@ -196,24 +200,25 @@ class PriceTables:
     async def _load_table(self, type_id: uuid.UUID) -> PriceTable:
         async with self.db.reading() as session:
             rows = await PriceRepository(session).table(type_id)
-        series: dict[uuid.UUID, Series] = {}
+        series: dict[ProductKey, Series] = {}
         for product_id, on, amount in rows:
-            dates, amounts = series.setdefault(product_id, ([], []))
+            dates, amounts = series.setdefault(product_id.int, ([], []))
             dates.append(on)
             amounts.append(amount)
         return PriceTable(series)
 
     async def products(
         self, ids: list[uuid.UUID], skus: list[str]
-    ) -> tuple[dict[uuid.UUID, ProductInfo], dict[str, uuid.UUID]]:
+    ) -> tuple[dict[ProductKey, ProductInfo], dict[str, uuid.UUID]]:
+        """The products by id (keyed by ``id.int``) and the ids by SKU, loading what is not in memory."""
         products, known_skus = self._products, self._skus
-        missing_ids = [i for i in ids if i not in products]
+        missing_ids = [i for i in ids if i.int not in products]
         missing_skus = [s for s in skus if s not in known_skus]
         if missing_ids or missing_skus:
             async with self.db.reading() as session:
                 rows = await ProductRepository(session).many(missing_ids, missing_skus)
             for row in rows:
-                products[row.id] = ProductInfo.of(row)
+                products[row.id.int] = ProductInfo.of(row)
                 known_skus[row.sku] = row.id
         return products, known_skus
 

@@ -41,6 +41,7 @@ class LineRef:
     quantity: Decimal
     discount_percent: Decimal  # manual (Quote) or the document's (CheckTerms)
     unit_price: Decimal | None = None  # CheckTerms only
+    quantity_text: str = ""  # the quantity as Quote writes it back, formatted once per distinct text
 
 
 @dataclass
@@ -83,7 +84,7 @@ async def _context(
         agreement = await tables.agreement_for(partner_id, on)
         if agreement is None and include_expired:
             agreement = await tables.lapsed_agreement_for(partner_id, on)
-    terms = terms_of(agreement) if agreement is not None else None
+    terms = _terms(agreement) if agreement is not None else None
     price_type = None
     if terms is not None and terms.price_type_id is not None:
         price_type = await tables.price_type(terms.price_type_id)
@@ -97,6 +98,21 @@ async def _context(
     return Context(agreement, terms, price_type, currency, products)
 
 
+# Terms by agreement id, built once per loaded row: agreements are reloaded as new rows, never
+# changed in place, so a row that is still the same object still has the same terms.
+_TERMS: dict[uuid.UUID, tuple[AgreementRow, Terms]] = {}
+MAX_TERMS = 10_000
+
+
+def _terms(agreement: AgreementRow) -> Terms:
+    found = _TERMS.get(agreement.id)
+    if found is None or found[0] is not agreement:
+        if len(_TERMS) >= MAX_TERMS:
+            _TERMS.clear()
+        found = _TERMS[agreement.id] = (agreement, terms_of(agreement))
+    return found[1]
+
+
 async def _products(tables: PriceTables, lines: list[LineRef]) -> list[ProductInfo]:
     ids = [line.product_id for line in lines if line.product_id is not None]
     skus = [line.sku for line in lines if line.product_id is None]
@@ -104,7 +120,7 @@ async def _products(tables: PriceTables, lines: list[LineRef]) -> list[ProductIn
     found: list[ProductInfo] = []
     for i, line in enumerate(lines):
         product_id = line.product_id if line.product_id is not None else by_sku.get(line.sku)
-        product = by_id.get(product_id) if product_id is not None else None
+        product = by_id.get(product_id.int) if product_id is not None else None
         if product is None:
             field = f"lines[{i}].product_id" if line.product_id is not None else f"lines[{i}].sku"
             raise InvalidArgument.single(field, f"unknown product {line.product_id or line.sku!r}")
