@@ -100,6 +100,7 @@ class PriceTables:
         self._rates: dict[tuple[str, str, date], tuple[Decimal, date] | None] = {}
         self._agreements: dict[uuid.UUID, AgreementRow] | None = None
         self._segments: dict[uuid.UUID, tuple[str | None, float]] = {}
+        self._refreshing: set[uuid.UUID] = set()
         self._fresh: set[uuid.UUID] = set()
         self._skip_redis_until = 0.0
         # Bumped by every drop: a load that started before a drop must not store what it read.
@@ -301,14 +302,20 @@ class PriceTables:
     async def segment_of(self, partner_id: uuid.UUID) -> str | None:
         # Partners' events reach the invalidation reader and the consumer independently,
         # so an entry may be refreshed before the consumer committed: entries also expire.
+        # While one call refreshes an expired entry, the others use it as it was, rather than
+        # every call in flight asking the database the same question.
         cached = self._segments.get(partner_id)
         now = time.monotonic()
-        if cached is None or cached[1] < now:
+        if cached is not None and (cached[1] >= now or partner_id in self._refreshing):
+            return cached[0]
+        self._refreshing.add(partner_id)
+        try:
             async with self.db.reading() as session:
                 segment = await KnownPartnerRepository(session).segment_of(partner_id)
-            cached = (segment, now + SEGMENT_TTL_SECONDS)
-            self._segments[partner_id] = cached
-        return cached[0]
+        finally:
+            self._refreshing.discard(partner_id)
+        self._segments[partner_id] = (segment, now + SEGMENT_TTL_SECONDS)
+        return segment
 
     async def _all_agreements(self) -> dict[uuid.UUID, AgreementRow]:
         found = self._agreements

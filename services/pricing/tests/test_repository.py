@@ -142,3 +142,33 @@ async def test_agreements_of_merged_partners_move_to_the_survivor(db: Database) 
         await partners_merged(session, event, Envelope.wrap(event, source="crm/partners"))
     async with db.reading() as session:
         assert (await session.get(AgreementRow, row.id)).partner_id == survivor  # type: ignore[union-attr]
+
+
+async def test_calls_in_flight_when_a_segment_expires_ask_the_database_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from pricing import price_tables
+
+    partner_id = uuid.uuid4()
+    registered = PartnerRegistered(partner_id=partner_id, segment="Дилери", version=1)
+    async with db.transaction() as session:
+        await partner_registered(session, registered, Envelope.wrap(registered, source="crm/partners"))
+    asked = 0
+    real = KnownPartnerRepository.segment_of
+
+    async def counted(self: KnownPartnerRepository, wanted: uuid.UUID) -> str | None:
+        nonlocal asked
+        asked += 1
+        await asyncio.sleep(0.05)  # the database is slower than the calls arriving
+        return await real(self, wanted)
+
+    monkeypatch.setattr(KnownPartnerRepository, "segment_of", counted)
+    monkeypatch.setattr(price_tables, "SEGMENT_TTL_SECONDS", 0.0)
+    tables = price_tables.PriceTables(db, None)
+    assert await tables.segment_of(partner_id) == "Дилери"
+    assert asked == 1
+    found = await asyncio.gather(*(tables.segment_of(partner_id) for _ in range(16)))
+    assert found == ["Дилери"] * 16
+    assert asked == 2  # one refresh for all sixteen, the others answered from the entry
