@@ -1,4 +1,5 @@
-"""The grpc.aio server every service runs: health, reflection, the platform interceptor."""
+"""The grpc.aio server every service runs: health, reflection, the platform's services
+behind the platform's checks (crm_platform.grpc_interceptor)."""
 
 from __future__ import annotations
 
@@ -12,24 +13,23 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from crm_platform.auth import TokenVerifier
-from crm_platform.grpc_interceptor import AccessPolicy, PlatformInterceptor
+from crm_platform.grpc_interceptor import AccessPolicy, PlatformHandlers
 
 
 class _GenericHandlersOnly:
     """The server as the generated ``add_*_to_server`` functions see it: their handlers are
-    registered as generic ones only.
+    taken as generic ones only.
 
     grpc.aio 1.85 keeps one pending request per *registered* method and, for every incoming
     call, waits on all of them at once (grpc/grpc#41796; the fix, grpc/grpc#43461, is not
     released). A service of 25 methods paid that wait on every call: about a tenth of a
-    Quote's time. Generic handlers are one pending request, as in a bare server; the
-    interceptor looks each method up once and keeps it."""
+    Quote's time. Generic handlers are one pending request, as in a bare server."""
 
-    def __init__(self, server: grpc.aio.Server) -> None:
-        self._server = server
+    def __init__(self, add: Callable[[Sequence[grpc.GenericRpcHandler]], None]) -> None:
+        self._add = add
 
     def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
-        self._server.add_generic_rpc_handlers(handlers)
+        self._add(handlers)
 
     def add_registered_method_handlers(self, service_name: str, handlers: Mapping[str, Any]) -> None:
         """Left out on purpose: the same handlers came in through add_generic_rpc_handlers."""
@@ -52,26 +52,27 @@ async def build_server(
     for service in services:
         policy.allow(service.full_name, service.access)
     server = grpc.aio.server(
-        interceptors=[PlatformInterceptor(verifier, policy)],
         options=[
             ("grpc.max_receive_message_length", 8 * 1024 * 1024),
             ("grpc.so_reuseport", 0),
         ],
     )
-    registrar = _GenericHandlersOnly(server)
+    platform = PlatformHandlers(verifier, policy)
+    server.add_generic_rpc_handlers((platform,))  # asked first: it answers for the busy methods
+    public = _GenericHandlersOnly(server.add_generic_rpc_handlers)
     health = HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, registrar)
+    health_pb2_grpc.add_HealthServicer_to_server(health, public)
     for service in services:
-        service.add_to_server(service.servicer, registrar)
+        service.add_to_server(service.servicer, _GenericHandlersOnly(platform.add))
         await health.set(service.full_name, health_pb2.HealthCheckResponse.NOT_SERVING)
     await health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
-    # What reflection.enable_server_reflection does for an aio server, through the registrar.
+    # What reflection.enable_server_reflection does for an aio server, with generic handlers only.
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
         reflection.aio.ReflectionServicer(
             [s.full_name for s in services]
             + [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
         ),
-        registrar,
+        public,
     )
     port = server.add_insecure_port(address)
     if port == 0:

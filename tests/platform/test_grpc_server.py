@@ -108,3 +108,10 @@ async def test_health_and_reflection_answer_without_a_token(address: str) -> Non
     services = await asyncio.to_thread(reflected_services, address)
     assert SERVICE in services
     assert "grpc.health.v1.Health" in services
+
+
+async def test_an_unknown_method_is_unimplemented(address: str) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as unknown:
+            await channel.unary_unary(f"/{SERVICE}/Nope")(b"", metadata=auth("manager"))
+    assert unknown.value.code() == grpc.StatusCode.UNIMPLEMENTED
