@@ -84,15 +84,18 @@ async def alternating(
 ) -> list[tuple[LoadResult, LoadResult]]:
     """Short windows of the measured call and the baseline, one after the other: a neighbour's
     burst of CPU on a shared machine then weighs on both sides instead of on whichever happened
-    to run during it."""
+    to run during it. Each side goes first in every other round, so that neither always runs
+    in the wake of the other's load."""
     results = []
-    for _ in range(rounds):
-        results.append(
-            (
-                await run_load(measured, concurrency=concurrency, seconds=window),
-                await run_load(baseline, concurrency=concurrency, seconds=window),
-            )
-        )
+    for round_ in range(rounds):
+        if round_ % 2 == 0:
+            first = await run_load(measured, concurrency=concurrency, seconds=window)
+            second = await run_load(baseline, concurrency=concurrency, seconds=window)
+            results.append((first, second))
+        else:
+            first = await run_load(baseline, concurrency=concurrency, seconds=window)
+            second = await run_load(measured, concurrency=concurrency, seconds=window)
+            results.append((second, first))
     return results
 
 
