@@ -86,6 +86,16 @@ class PlatformHandlers(grpc.GenericRpcHandler):
         return route.for_call(caller, request_id)
 
 
+# Per kind of method: the RpcMethodHandler attribute that holds it, its grpc_type label,
+# the factory that makes a handler of that kind, and whether it answers with a stream.
+_KINDS = (
+    ("unary_unary", "unary", grpc.unary_unary_rpc_method_handler, False),
+    ("stream_unary", "client_stream", grpc.stream_unary_rpc_method_handler, False),
+    ("unary_stream", "server_stream", grpc.unary_stream_rpc_method_handler, True),
+    ("stream_stream", "bidi_stream", grpc.stream_stream_rpc_method_handler, True),
+)
+
+
 class _Route:
     """One method of a service: its handler, who may call it, its metrics."""
 
@@ -96,36 +106,9 @@ class _Route:
         self.full = full
         self.handler = handler
         self.roles = roles
-        run: Callable[..., Any]
-        if handler.unary_unary:
-            grpc_type, self._make, self._behavior, run = (
-                "unary",
-                grpc.unary_unary_rpc_method_handler,
-                handler.unary_unary,
-                self._unary,
-            )
-        elif handler.stream_unary:
-            grpc_type, self._make, self._behavior, run = (
-                "client_stream",
-                grpc.stream_unary_rpc_method_handler,
-                handler.stream_unary,
-                self._unary,
-            )
-        elif handler.unary_stream:
-            grpc_type, self._make, self._behavior, run = (
-                "server_stream",
-                grpc.unary_stream_rpc_method_handler,
-                handler.unary_stream,
-                self._streaming,
-            )
-        else:
-            grpc_type, self._make, self._behavior, run = (
-                "bidi_stream",
-                grpc.stream_stream_rpc_method_handler,
-                handler.stream_stream,
-                self._streaming,
-            )
-        self._run = run
+        kind, grpc_type, self._make, streams = next(k for k in _KINDS if getattr(handler, k[0]))
+        self._behavior = getattr(handler, kind)
+        self._run: Callable[..., Any] = self._streaming if streams else self._unary
         self._started = GRPC_STARTED.labels(grpc_type, service, method)
         self._seconds = GRPC_HANDLING_SECONDS.labels(grpc_type, service, method)
         self._ok = GRPC_HANDLED.labels(grpc_type, service, method, "OK")

@@ -66,7 +66,10 @@ def _request_id(value: str) -> str | None:
 
 
 def _optional_id(value: str, field: str) -> uuid.UUID | None:
-    return parse_id(value, field) if value else None
+    """An optional id (a partner, an agreement): the same few come again and again, so parsed once."""
+    if not value:
+        return None
+    return _IDS.get(value) or _memo(_IDS, value, parse_id, field)
 
 
 def _today() -> date:
@@ -236,21 +239,27 @@ def _money(value: Decimal, currency: str) -> common_pb2.Money:
     return M(amount=_plain(value), currency=currency)
 
 
-def _fill_totals(out: pb.QuoteResponse, totals: Totals, currency: str) -> None:
-    for field, value in (
-        (out.amount, totals.amount),
-        (out.discount, totals.discount),
-        (out.vat, totals.vat),
-        (out.total, totals.total),
-    ):
+def _fill_money(fields: Sequence[tuple[common_pb2.Money, Decimal]], currency: str) -> None:
+    """Fills Money fields in place: a Money message built apart and copied in costs twice as much."""
+    for field, value in fields:
         field.amount = _plain(value)
         field.currency = currency
+
+
+def _fill_totals(out: pb.QuoteResponse, totals: Totals, currency: str) -> None:
+    _fill_money(
+        (
+            (out.amount, totals.amount),
+            (out.discount, totals.discount),
+            (out.vat, totals.vat),
+            (out.total, totals.total),
+        ),
+        currency,
+    )
 
 
 def _fill_profitability(out: pb.Profitability, totals: Totals, currency: str) -> None:
-    for field, value in ((out.revenue, totals.revenue), (out.cost, totals.cost), (out.margin, totals.margin)):
-        field.amount = _plain(value)
-        field.currency = currency
+    _fill_money(((out.revenue, totals.revenue), (out.cost, totals.cost), (out.margin, totals.margin)), currency)
     out.margin_percent = _plain(totals.margin_percent)
 
 
@@ -266,13 +275,6 @@ _PERCENTS: dict[str, Decimal] = {}
 def _quantity_and_text(text: str, field: str) -> tuple[Decimal, str]:
     quantity = parse_quantity(text, field)
     return quantity, _plain(quantity)
-
-
-def _known_id(text: str, field: str) -> uuid.UUID | None:
-    """An optional id of a party (partner, agreement): the same few are quoted for again and again."""
-    if not text:
-        return None
-    return _IDS.get(text) or _memo(_IDS, text, parse_id, field)
 
 
 def _memo(memo: dict[str, T], text: str, parse: Callable[[str, str], T], field: str) -> T:
@@ -560,7 +562,7 @@ class PricingApi(pb_grpc.PricingServiceServicer):
     # ------------------------------------------------------------ quote and terms
 
     def _party(self, partner_id: str, agreement_id: str) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-        return _known_id(partner_id, "partner_id"), _known_id(agreement_id, "agreement_id")
+        return _optional_id(partner_id, "partner_id"), _optional_id(agreement_id, "agreement_id")
 
     async def Quote(self, request: pb.QuoteRequest, context: ServicerContext) -> pb.QuoteResponse:
         partner_id, agreement_id = self._party(request.partner_id, request.agreement_id)
@@ -577,13 +579,13 @@ class PricingApi(pb_grpc.PricingServiceServicer):
             price_type_id=str(priced.price_type.id),
             on=on.isoformat(),
         )
-        # Filled in place, field by field: a Money message built apart and copied in costs twice
-        # as much, and this loop is most of a Quote's own time. Amounts are quantized to cents, so
-        # str() never gives an exponent form.
         _fill_totals(reply, totals, cur)
         _fill_profitability(reply.profitability, totals, cur)
         if priced.violations:
             reply.violations.extend(_violations_out(priced.violations))
+        # The lines are most of a Quote's own time: their Money fields are filled in place and
+        # written out one by one (no tuple per field). Amounts are quantized to cents, so str()
+        # never gives an exponent form.
         add = reply.lines.add
         for r, product, ref in zip(priced.lines, priced.products, lines, strict=True):
             line = r.line
