@@ -44,7 +44,7 @@ from pricing.domain import (
 )
 from pricing.models import AgreementRow, PriceTypeRow, ProductRow
 from pricing.price_list_files import read_csv, read_xlsx
-from pricing.price_tables import PriceTables
+from pricing.price_tables import PriceTables, ProductInfo
 from pricing.repository import AgreementRepository, PriceRepository, PriceTypeRepository, ProductRepository
 
 T = TypeVar("T")
@@ -299,6 +299,27 @@ def _percent_text(value: Decimal) -> str:
     return found
 
 
+# A quoted line's fixed part per product, currency and VAT basis: the product's id, SKU, name
+# and VAT rate and the currency of its five amounts. Copying it into a reply is one C-level
+# copy where writing those fields was nine. A product changed in the catalogue is a new
+# ProductInfo, so a template made from the old one is not used again.
+_LINE_TEMPLATES: dict[tuple[int, str, bool], tuple[ProductInfo, pb.QuotedLine]] = {}
+
+
+def _line_template(product: ProductInfo, currency: str, zero_vat: bool) -> pb.QuotedLine:
+    key = (product.id.int, currency, zero_vat)
+    found = _LINE_TEMPLATES.get(key)
+    if found is None or found[0] is not product:
+        vat_rate = "0" if zero_vat else product.vat_text
+        line = pb.QuotedLine(product_id=product.id_text, sku=product.sku, name=product.name, vat_rate=vat_rate)
+        for money in (line.price, line.amount, line.discount, line.vat, line.total):
+            money.currency = currency
+        if len(_LINE_TEMPLATES) >= MAX_MEMO:
+            _LINE_TEMPLATES.clear()
+        found = _LINE_TEMPLATES[key] = (product, line)
+    return found[1]
+
+
 def _line_refs(lines: Sequence[pb.QuoteLine] | Sequence[pb.DocumentLine], discount: str) -> list[quoting.LineRef]:
     """Quote's and CheckTerms' lines: a product by id or SKU, a quantity, a discount percent."""
     if not lines:
@@ -308,6 +329,7 @@ def _line_refs(lines: Sequence[pb.QuoteLine] | Sequence[pb.DocumentLine], discou
     refs = []
     zero = Decimal(0)
     ids, quantities, percents = _IDS, _QUANTITIES, _PERCENTS
+    ref = quoting.LineRef
     for i, line in enumerate(lines):
         text = line.product_id
         if text:
@@ -324,7 +346,7 @@ def _line_refs(lines: Sequence[pb.QuoteLine] | Sequence[pb.DocumentLine], discou
             percent = zero
         elif (percent := percents.get(text)) is None:  # a percent may be zero: not `or`
             percent = _memo(percents, text, parse_percent, f"lines[{i}].{discount}")
-        refs.append(quoting.LineRef(product_id, sku, quantity, percent, quantity_text=quantity_text))
+        refs.append(ref(product_id, sku, quantity, percent, None, quantity_text))
     return refs
 
 
@@ -583,30 +605,20 @@ class PricingApi(pb_grpc.PricingServiceServicer):
         _fill_profitability(reply.profitability, totals, cur)
         if priced.violations:
             reply.violations.extend(_violations_out(priced.violations))
-        # The lines are most of a Quote's own time: their Money fields are filled in place and
-        # written out one by one (no tuple per field). Amounts are quantized to cents, so str()
-        # never gives an exponent form.
+        # The lines are most of a Quote's own time: each starts as a copy of its product's
+        # template and only the computed fields are written. Amounts are quantized to cents, so
+        # str() never gives an exponent form.
         add = reply.lines.add
         for r, product, ref in zip(priced.lines, priced.products, lines, strict=True):
-            line = r.line
-            out = add(
-                product_id=product.id_text,
-                sku=product.sku,
-                name=product.name,
-                quantity=ref.quantity_text,
-                discount_percent=_percent_text(line.discount_percent),
-                vat_rate=product.vat_text if line.vat_rate else "0",
-            )
-            money = out.price
-            money.amount, money.currency = str(line.price), cur
-            money = out.amount
-            money.amount, money.currency = str(r.amount), cur
-            money = out.discount
-            money.amount, money.currency = str(r.discount), cur
-            money = out.vat
-            money.amount, money.currency = str(r.vat), cur
-            money = out.total
-            money.amount, money.currency = str(r.total), cur
+            out = add()
+            out.CopyFrom(_line_template(product, cur, not r.vat_rate))
+            out.quantity = ref.quantity_text
+            out.discount_percent = _percent_text(r.discount_percent)
+            out.price.amount = str(r.price)
+            out.amount.amount = str(r.amount)
+            out.discount.amount = str(r.discount)
+            out.vat.amount = str(r.vat)
+            out.total.amount = str(r.total)
         return reply
 
     async def CheckTerms(self, request: pb.CheckTermsRequest, context: ServicerContext) -> pb.CheckTermsResponse:

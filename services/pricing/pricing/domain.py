@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -286,51 +286,23 @@ def check_transition(current: AgreementStatus, target: AgreementStatus) -> None:
 # ---------------------------------------------------------------- quote
 
 
-# LineInput and LineResult are made for every line of every Quote: plain slotted classes,
-# since a frozen dataclass's __init__ costs an object.__setattr__ per field.
-@dataclass(slots=True)
-class LineInput:
-    product_id: uuid.UUID
-    sku: str
-    name: str
-    quantity: Decimal
-    price: Decimal  # unit price in the document currency
-    discount_percent: Decimal  # total: agreement + manual
-    vat_rate: Decimal
-    unit_cost: Decimal  # in the document currency
+LineInput = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]
+"""One line to price: (unit price, quantity, discount percent, VAT rate, unit cost), all in the
+document's currency. A plain tuple: one is made for every line of every Quote."""
 
 
 @dataclass(slots=True)
 class LineResult:
-    line: LineInput
+    price: Decimal  # unit price in the document currency
+    quantity: Decimal
+    discount_percent: Decimal  # total: agreement + manual
+    vat_rate: Decimal
     amount: Decimal
     discount: Decimal
     vat: Decimal
     total: Decimal
     revenue: Decimal  # net of VAT and discount
     cost: Decimal
-
-
-def price_line(line: LineInput, includes_vat: bool) -> LineResult:
-    amount = (line.price * line.quantity).quantize(CENT, ROUND_HALF_UP)
-    discount = (
-        (amount * line.discount_percent / HUNDRED).quantize(CENT, ROUND_HALF_UP) if line.discount_percent else _ZERO
-    )
-    net = amount - discount
-    vat_rate = line.vat_rate
-    if not vat_rate:
-        vat, total = _ZERO, net
-    elif includes_vat:
-        vat = (net * vat_rate / (HUNDRED + vat_rate)).quantize(CENT, ROUND_HALF_UP)
-        total = net
-    else:
-        vat = (net * vat_rate / HUNDRED).quantize(CENT, ROUND_HALF_UP)
-        total = net + vat
-    cost = (line.unit_cost * line.quantity).quantize(CENT, ROUND_HALF_UP)
-    return LineResult(line, amount, discount, vat, total, total - vat, cost)
-
-
-_ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,16 +325,36 @@ class Totals:
         return cents(self.margin * HUNDRED / self.revenue)
 
 
-def totals_of(lines: list[LineResult]) -> Totals:
-    amount = discount = vat = total = revenue = cost = Decimal(0)
-    for r in lines:
-        amount += r.amount
-        discount += r.discount
-        vat += r.vat
-        total += r.total
-        revenue += r.revenue
-        cost += r.cost
-    return Totals(amount, discount, vat, total, revenue, cost)
+def price_lines(lines: Iterable[LineInput], includes_vat: bool) -> tuple[list[LineResult], Totals]:
+    """Every line's amount, discount, VAT and total, each rounded to cents on the line, and
+    their sums. VAT is extracted from prices that include it and added to those that do not."""
+    results: list[LineResult] = []
+    amounts = discounts = vats = totals = costs = _ZERO
+    for price, quantity, discount_percent, vat_rate, unit_cost in lines:
+        amount = (price * quantity).quantize(CENT, ROUND_HALF_UP)
+        discount = (amount * discount_percent / HUNDRED).quantize(CENT, ROUND_HALF_UP) if discount_percent else _ZERO
+        net = amount - discount
+        if not vat_rate:
+            vat, total = _ZERO, net
+        elif includes_vat:
+            vat = (net * vat_rate / (HUNDRED + vat_rate)).quantize(CENT, ROUND_HALF_UP)
+            total = net
+        else:
+            vat = (net * vat_rate / HUNDRED).quantize(CENT, ROUND_HALF_UP)
+            total = net + vat
+        cost = (unit_cost * quantity).quantize(CENT, ROUND_HALF_UP)
+        results.append(
+            LineResult(price, quantity, discount_percent, vat_rate, amount, discount, vat, total, total - vat, cost)
+        )
+        amounts += amount
+        discounts += discount
+        vats += vat
+        totals += total
+        costs += cost
+    return results, Totals(amounts, discounts, vats, totals, totals - vats, costs)
+
+
+_ZERO = Decimal("0.00")
 
 
 # ---------------------------------------------------------------- control of terms

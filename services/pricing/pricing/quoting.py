@@ -27,8 +27,7 @@ from pricing.domain import (
     ViolationCode,
     check_document,
     manual_discount_violations,
-    price_line,
-    totals_of,
+    price_lines,
 )
 from pricing.models import AgreementRow, PriceTypeRow
 from pricing.price_tables import PriceTable, PriceTables, ProductInfo, missing_rate
@@ -200,12 +199,9 @@ class _Pricer:
 
     def line(self, product: ProductInfo, ref: LineRef, price: Decimal, discount: Decimal) -> LineInput:
         rate = self.cost_rates[product.cost_currency]
-        return LineInput(
-            product.id,
-            product.sku,
-            product.name,
-            ref.quantity,
+        return (
             price,
+            ref.quantity,
             discount,
             ZERO if self.no_vat else product.vat_rate,
             product.cost * rate if rate is not None else ZERO,
@@ -260,20 +256,18 @@ async def quote(
     agreement_discount = max(ctx.terms.discount_percent, ZERO) if ctx.terms else ZERO
     pricer = await _Pricer.of(tables, ctx, on)
     pricer.refuse_missing_rates()
-    includes_vat = ctx.price_type.includes_vat
-    results: list[LineResult] = []
+    inputs: list[LineInput] = []
     for i, (ref, product) in enumerate(zip(lines, ctx.products, strict=True)):
         price = pricer.agreed_price(product, i)
         assert price is not None
-        results.append(
-            price_line(pricer.line(product, ref, price, agreement_discount + ref.discount_percent), includes_vat)
-        )
+        inputs.append(pricer.line(product, ref, price, agreement_discount + ref.discount_percent))
+    results, totals = price_lines(inputs, ctx.price_type.includes_vat)
     violations = _status_violations(ctx, on)
     if ctx.terms is not None:
         violations += manual_discount_violations(
             [ref.discount_percent for ref in lines], ctx.terms.manual_discount_limit_percent
         )
-    return Priced(ctx.agreement, ctx.price_type, ctx.currency, results, totals_of(results), violations, ctx.products)
+    return Priced(ctx.agreement, ctx.price_type, ctx.currency, results, totals, violations, ctx.products)
 
 
 async def check_terms(
@@ -297,13 +291,12 @@ async def check_terms(
     )
     pricer = await _Pricer.of(tables, ctx, on)
     agreed: list[Decimal | None] = []
-    results: list[LineResult] = []
+    inputs: list[LineInput] = []
     for i, (ref, product) in enumerate(zip(lines, ctx.products, strict=True)):
         agreed.append(pricer.agreed_price(product, i))
         assert ref.unit_price is not None
-        line = pricer.line(product, ref, ref.unit_price, ref.discount_percent)
-        results.append(price_line(line, ctx.price_type.includes_vat))
-    totals = totals_of(results)
+        inputs.append(pricer.line(product, ref, ref.unit_price, ref.discount_percent))
+    results, totals = price_lines(inputs, ctx.price_type.includes_vat)
     document = DocumentCheck(
         on=on,
         currency=ctx.currency,

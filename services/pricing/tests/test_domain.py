@@ -26,7 +26,7 @@ from pricing.domain import (
     parse_day,
     parse_percent,
     parse_quantity,
-    price_line,
+    price_lines,
     refuse_overlap,
     round_to_step,
 )
@@ -109,21 +109,30 @@ def test_derivation_order_puts_bases_first() -> None:
 
 
 def line(price: str, qty: str = "1", discount: str = "0", vat: str = "20", cost: str = "0") -> LineInput:
-    return LineInput(uuid.uuid4(), "SKU", "Товар", D(qty), D(price), D(discount), D(vat), D(cost))
+    return (D(price), D(qty), D(discount), D(vat), D(cost))
 
 
 def test_vat_is_extracted_or_added() -> None:
-    included = price_line(line("120", "3"), includes_vat=True)
+    (included,), _ = price_lines([line("120", "3")], includes_vat=True)
     assert (included.total, included.vat, included.revenue) == (D("360.00"), D("60.00"), D("300.00"))
-    added = price_line(line("100", "3", discount="10"), includes_vat=False)
+    (added,), _ = price_lines([line("100", "3", discount="10")], includes_vat=False)
     assert (added.discount, added.vat, added.total) == (D("30.00"), D("54.00"), D("324.00"))
 
 
 @given(price=prices, qty=st.integers(min_value=1, max_value=1000), vat=st.sampled_from(["0", "7", "20"]))
 def test_line_totals_add_up(price: Decimal, qty: int, vat: str) -> None:
-    result = price_line(line(str(price), str(qty), vat=vat), includes_vat=True)
+    (result,), _ = price_lines([line(str(price), str(qty), vat=vat)], includes_vat=True)
     assert result.revenue + result.vat == result.total
     assert result.total == result.amount - result.discount
+
+
+def test_totals_are_the_sums_of_the_rounded_lines() -> None:
+    results, totals = price_lines(
+        [line("10.005", "3", discount="2.5", cost="4.1"), line("0.333", "7", vat="0", cost="0.1")], includes_vat=True
+    )
+    assert [r.total for r in results] == [D("29.27"), D("2.33")]
+    assert (totals.amount, totals.discount, totals.vat, totals.total) == (D("32.35"), D("0.75"), D("4.88"), D("31.60"))
+    assert (totals.revenue, totals.cost, totals.margin) == (D("26.72"), D("13.00"), D("13.72"))
 
 
 def view(**terms: object) -> AgreementView:
