@@ -136,47 +136,44 @@ class _Route:
     async def _unary(self, caller: Caller, request_id: str | None, request: Any, context: ServicerContext) -> Any:
         self._started.inc()
         start = time.perf_counter()
-        code = "OK"
+        failed = False
         tokens: list[Any] = []
         try:
             self._enter(caller, request_id, context, tokens)
             return await self._behavior(request, context)
-        except PlatformError as exc:
-            status = to_grpc_status(exc)
-            code = status.code.name
-            await context.abort_with_status(status)
-        except grpc.aio.AbortError:
-            code = _code_name(context)
-            raise
         except Exception as exc:
-            code = "UNAVAILABLE" if is_transient(exc) else "INTERNAL"
-            await _internal(context, self.full, exc)
+            failed = True
+            await self._answer_error(context, exc)
         finally:
-            self._finish(code, start, tokens)
+            self._finish(_code_name(context) if failed else "OK", start, tokens)
 
     async def _streaming(
         self, caller: Caller, request_id: str | None, request: Any, context: ServicerContext
     ) -> AsyncIterator[Any]:
         self._started.inc()
         start = time.perf_counter()
-        code = "OK"
+        failed = False
         tokens: list[Any] = []
         try:
             self._enter(caller, request_id, context, tokens)
             async for item in self._behavior(request, context):
                 yield item
-        except PlatformError as exc:
-            status = to_grpc_status(exc)
-            code = status.code.name
-            await context.abort_with_status(status)
-        except grpc.aio.AbortError:
-            code = _code_name(context)
-            raise
         except Exception as exc:
-            code = "UNAVAILABLE" if is_transient(exc) else "INTERNAL"
-            await _internal(context, self.full, exc)
+            failed = True
+            await self._answer_error(context, exc)
         finally:
-            self._finish(code, start, tokens)
+            self._finish(_code_name(context) if failed else "OK", start, tokens)
+
+    async def _answer_error(self, context: ServicerContext, exc: Exception) -> None:
+        """Ends a call whose handler raised, through grpc's abort (which raises AbortError); the
+        status it sets is what the call is counted under. A platform error is answered with its status,
+        a dependency that is down with UNAVAILABLE, anything else with INTERNAL; an abort the
+        handler made itself stands."""
+        if isinstance(exc, grpc.aio.AbortError):
+            raise exc
+        if isinstance(exc, PlatformError):
+            await context.abort_with_status(to_grpc_status(exc))
+        await _internal(context, self.full, exc)
 
     def _finish(self, code: str, start: float, tokens: list[Any]) -> None:
         elapsed = time.perf_counter() - start

@@ -42,6 +42,7 @@ from pricing.domain import (
     parse_quantity,
     price_plain,
 )
+from pricing.memo import remember
 from pricing.models import AgreementRow, PriceTypeRow, ProductRow
 from pricing.price_list_files import read_csv, read_xlsx
 from pricing.price_tables import PriceTables, ProductInfo
@@ -265,8 +266,7 @@ def _fill_profitability(out: pb.Profitability, totals: Totals, currency: str) ->
 
 # Parsed ids, quantities and percents by their text: quotes name the same products and
 # quantities again and again, and parsing (uuid.UUID(), Decimal checks) was the dearest part of
-# reading a line. Only valid values are kept; each memo is cleared when it grows large.
-MAX_MEMO = 50_000
+# reading a line. Only valid values are kept.
 _IDS: dict[str, uuid.UUID] = {}
 _QUANTITIES: dict[str, tuple[Decimal, str]] = {}
 _PERCENTS: dict[str, Decimal] = {}
@@ -278,11 +278,7 @@ def _quantity_and_text(text: str, field: str) -> tuple[Decimal, str]:
 
 
 def _memo(memo: dict[str, T], text: str, parse: Callable[[str, str], T], field: str) -> T:
-    found = parse(text, field)
-    if len(memo) >= MAX_MEMO:
-        memo.clear()
-    memo[text] = found
-    return found
+    return remember(memo, text, parse(text, field))
 
 
 _PERCENT_TEXTS: dict[Decimal, str] = {}
@@ -292,10 +288,7 @@ def _percent_text(value: Decimal) -> str:
     """2.50 → "2.5": a line's discount percent as Quote writes it (a handful of distinct values)."""
     found = _PERCENT_TEXTS.get(value)
     if found is None:
-        found = _plain(value.normalize()) if value else "0"
-        if len(_PERCENT_TEXTS) >= MAX_MEMO:
-            _PERCENT_TEXTS.clear()
-        _PERCENT_TEXTS[value] = found
+        found = remember(_PERCENT_TEXTS, value, _plain(value.normalize()) if value else "0")
     return found
 
 
@@ -314,9 +307,7 @@ def _line_template(product: ProductInfo, currency: str, zero_vat: bool) -> pb.Qu
         line = pb.QuotedLine(product_id=product.id_text, sku=product.sku, name=product.name, vat_rate=vat_rate)
         for money in (line.price, line.amount, line.discount, line.vat, line.total):
             money.currency = currency
-        if len(_LINE_TEMPLATES) >= MAX_MEMO:
-            _LINE_TEMPLATES.clear()
-        found = _LINE_TEMPLATES[key] = (product, line)
+        found = remember(_LINE_TEMPLATES, key, (product, line))
     return found[1]
 
 

@@ -29,6 +29,7 @@ from pricing.domain import (
     manual_discount_violations,
     price_lines,
 )
+from pricing.memo import remember
 from pricing.models import AgreementRow, PriceTypeRow
 from pricing.price_tables import PriceTable, PriceTables, ProductInfo, missing_rate
 
@@ -106,9 +107,7 @@ MAX_TERMS = 10_000
 def _terms(agreement: AgreementRow) -> Terms:
     found = _TERMS.get(agreement.id)
     if found is None or found[0] is not agreement:
-        if len(_TERMS) >= MAX_TERMS:
-            _TERMS.clear()
-        found = _TERMS[agreement.id] = (agreement, terms_of(agreement))
+        found = remember(_TERMS, agreement.id, (agreement, terms_of(agreement)), MAX_TERMS)
     return found[1]
 
 
