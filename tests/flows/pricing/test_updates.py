@@ -236,8 +236,16 @@ async def test_an_agreed_agreement_is_only_extended(stub: pb_grpc.PricingService
         updated = await probe.wait_for(
             lambda r: header(r, "ce_subject") == spring.id and header(r, "ce_type") == "crm.pricing.agreement.updated"
         )
+        # The agreed event of the first AgreeAgreement may still be on its way through the
+        # outbox when the probe opens; the one that follows the update (same key, so same
+        # partition) is the extension's.
         agreed = await probe.wait_for(
-            lambda r: header(r, "ce_subject") == spring.id and header(r, "ce_type") == "crm.pricing.agreement.agreed"
+            lambda r: (
+                header(r, "ce_subject") == spring.id
+                and header(r, "ce_type") == "crm.pricing.agreement.agreed"
+                and r.partition == updated.partition
+                and r.offset > updated.offset
+            )
         )
     assert (extended.valid_to, extended.status, extended.version) == ("2026-08-31", pb.AGREEMENT_STATUS_AGREED, 3)
     assert json.loads(updated.value)["valid_to"] == "2026-08-31"
